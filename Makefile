@@ -1,0 +1,79 @@
+# Impftermin — every set-up step lives here; see README.md.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
+MANAGE := $(BIN)/python manage.py
+PG_URL ?= postgres://postgres@127.0.0.1:5432/impftermin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: help install run migrate demo test test-fast bench lint format lock audit clean
+
+help:
+	@echo "make run    install, migrate, load demo data, serve on http://$(HOST):$(PORT)/ with the worker"
+	@echo "make test   run the whole test suite (PostgreSQL tests need DATABASE_URL=postgres://...)"
+	@echo "make bench  booking benchmark against PostgreSQL ($(PG_URL))"
+	@echo "make lint   ruff check and format check"
+	@echo "make lock   re-resolve dependencies into constraints.txt"
+	@echo "make audit  pip-audit of the locked dependencies (needs a vulnerability database online)"
+
+# The virtualenv is rebuilt only when pyproject.toml or constraints.txt change.
+$(STAMP):
+	@test -n "$(PYTHON)" || { echo "Python 3.11 is needed (python3.11 or python3)"; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] < (3, 11))' || { echo "Python >= 3.11 is needed"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+install: $(STAMP)
+
+migrate: install
+	@mkdir -p var
+	$(MANAGE) migrate --no-input -v 0
+
+demo: migrate
+	$(MANAGE) load_demo_data
+
+# One Ctrl-C (SIGINT to the process group) stops the server, the worker and the scheduler.
+run: demo
+	@$(MANAGE) collectstatic --no-input -v 0
+	@$(MANAGE) demo_info --url "http://$(HOST):$(PORT)/"
+	@trap 'kill 0' INT TERM EXIT; \
+	 $(MANAGE) db_worker --queue-name default & \
+	 $(MANAGE) run_scheduler & \
+	 $(MANAGE) runserver --noreload $(HOST):$(PORT)
+
+test: install
+	@mkdir -p var
+	$(BIN)/pytest
+
+test-fast: install
+	$(BIN)/pytest -m "not slow"
+
+bench: install
+	DATABASE_URL="$${DATABASE_URL:-$(PG_URL)}" $(BIN)/python -m bench.booking_storm
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+lock:
+	rm -rf /tmp/impftermin-lock && $(PYTHON) -m venv /tmp/impftermin-lock
+	/tmp/impftermin-lock/bin/pip install --quiet --disable-pip-version-check '.[dev]'
+	/tmp/impftermin-lock/bin/pip freeze --exclude impftermin > constraints.txt
+
+audit: install
+	$(BIN)/pip install --quiet --disable-pip-version-check pip-audit
+	$(BIN)/pip-audit --strict -r constraints.txt
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis

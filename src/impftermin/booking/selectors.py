@@ -1,0 +1,192 @@
+"""Read-only queries of the booking engine."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import (
+    DateTimeField,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from impftermin.booking.models import Slot
+from impftermin.core.errors import ServiceError
+from impftermin.regions.models import District
+from impftermin.vaccines.models import Vaccine
+
+MAX_PARTY_SIZE = 6  # couples and households booked side by side (R7)
+MAX_SEARCH_DAYS = 366
+
+
+@dataclass(frozen=True)
+class PairOption:
+    """A bookable combination: a free first-dose slot and a free second-dose slot inside
+    the vaccine's interval at the same centre (no second for single-dose vaccines)."""
+
+    centre_id: int
+    vaccine_id: int
+    first_slot_id: int
+    first_start: dt.datetime
+    second_slot_id: int | None
+    second_start: dt.datetime | None
+
+
+def day_start(day: dt.date) -> dt.datetime:
+    """Midnight of a calendar day in the service's time zone (Europe/Berlin)."""
+    return dt.datetime.combine(day, dt.time.min, tzinfo=timezone.get_default_timezone())
+
+
+def local_today() -> dt.date:
+    return timezone.localdate()
+
+
+def validate_party_size(party_size: int) -> None:
+    if not isinstance(party_size, int) or not 1 <= party_size <= MAX_PARTY_SIZE:
+        raise ServiceError(
+            "party_size_invalid",
+            _("Gemeinsam buchen können 1 bis %(max)d Personen."),
+            field="party_size",
+            max=MAX_PARTY_SIZE,
+        )
+
+
+def get_district(district_id: int, *, region_id: int | None = None) -> District:
+    try:
+        district = District.objects.select_related("region").get(pk=district_id)
+    except (District.DoesNotExist, ValueError, TypeError):
+        raise ServiceError(
+            "unknown_district", _("Diesen Kreis gibt es nicht."), field="district"
+        ) from None
+    if region_id is not None and district.region_id != region_id:
+        raise ServiceError(
+            "district_not_in_region",
+            _("Der Kreis %(district)s gehört nicht zu dieser Region."),
+            field="district",
+            district=district.name,
+        )
+    return district
+
+
+def free_seats(queryset: QuerySet[Slot], party_size: int) -> QuerySet[Slot]:
+    """Released slots with room for `party_size` people. The first condition repeats the
+    partial index's predicate so that PostgreSQL can use the index."""
+    queryset = queryset.filter(released=True, booked__lt=F("capacity"))
+    if party_size > 1:
+        queryset = queryset.filter(booked__lte=F("capacity") - party_size)
+    return queryset
+
+
+def second_dose_slots(
+    *,
+    centre_id: int | OuterRef,
+    vaccine: Vaccine,
+    first_start: dt.datetime | OuterRef,
+    party_size: int,
+) -> QuerySet[Slot]:
+    """Free second-dose slots inside the vaccine's interval after a first appointment,
+    earliest first (closest to the minimum interval)."""
+    earliest = dt.timedelta(days=vaccine.min_interval_days or 0)
+    latest = dt.timedelta(days=vaccine.max_interval_days or 0)
+    if isinstance(first_start, OuterRef):
+        lower = ExpressionWrapper(first_start + Value(earliest), output_field=DateTimeField())
+        upper = ExpressionWrapper(first_start + Value(latest), output_field=DateTimeField())
+    else:
+        lower, upper = first_start + earliest, first_start + latest
+    return free_seats(
+        Slot.objects.filter(
+            Q(centre_id=centre_id), vaccine=vaccine, start__gte=lower, start__lte=upper
+        ),
+        party_size,
+    ).order_by("start", "id")
+
+
+def free_pair_options(
+    *,
+    district_id: int,
+    vaccine_id: int,
+    date_from: dt.date,
+    date_to: dt.date,
+    party_size: int = 1,
+    region_id: int | None = None,
+    limit: int = 20,
+) -> list[PairOption]:
+    """Free first-dose slots in the person's own district (R9) from `date_from` to
+    `date_to` (inclusive) that have a free second-dose slot inside the interval."""
+    district = get_district(district_id, region_id=region_id)
+    try:
+        vaccine = Vaccine.objects.get(pk=vaccine_id, active=True)
+    except (Vaccine.DoesNotExist, ValueError, TypeError):
+        raise ServiceError(
+            "unknown_vaccine", _("Diesen Impfstoff gibt es nicht."), field="vaccine"
+        ) from None
+    validate_party_size(party_size)
+    if date_to < date_from:
+        raise ServiceError(
+            "date_range_invalid", _("Das Ende liegt vor dem Anfang."), field="date_to"
+        )
+    if (date_to - date_from).days > MAX_SEARCH_DAYS:
+        raise ServiceError(
+            "date_range_too_long",
+            _("Bitte suchen Sie höchstens ein Jahr im Voraus."),
+            field="date_to",
+        )
+    limit = max(1, min(int(limit), 200))
+
+    firsts = free_seats(
+        Slot.objects.filter(
+            centre__district=district,
+            centre__active=True,
+            vaccine=vaccine,
+            start__gt=max(timezone.now(), day_start(date_from)),
+            start__lt=day_start(date_to + dt.timedelta(days=1)),
+        ),
+        party_size,
+    ).order_by("start", "id")
+
+    if vaccine.doses == 1:
+        return [
+            PairOption(
+                centre_id=c,
+                vaccine_id=vaccine.pk,
+                first_slot_id=i,
+                first_start=s,
+                second_slot_id=None,
+                second_start=None,
+            )
+            for i, c, s in firsts.values_list("id", "centre_id", "start")[:limit]
+        ]
+
+    seconds = second_dose_slots(
+        centre_id=OuterRef("centre_id"),
+        vaccine=vaccine,
+        first_start=OuterRef("start"),
+        party_size=party_size,
+    )
+    rows = list(
+        firsts.annotate(second_id=Subquery(seconds.values("id")[:1]))
+        .filter(second_id__isnull=False)
+        .values_list("id", "centre_id", "start", "second_id")[:limit]
+    )
+    second_starts = dict(
+        Slot.objects.filter(pk__in=[r[3] for r in rows]).values_list("id", "start")
+    )
+    return [
+        PairOption(
+            centre_id=c,
+            vaccine_id=vaccine.pk,
+            first_slot_id=i,
+            first_start=s,
+            second_slot_id=second,
+            second_start=second_starts[second],
+        )
+        for i, c, s, second in rows
+    ]

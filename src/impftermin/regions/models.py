@@ -1,0 +1,145 @@
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+ags_validator = RegexValidator(r"^\d{5}$", _("Der Kreisschlüssel hat genau 5 Ziffern."))
+postcode_validator = RegexValidator(r"^\d{5}$", _("Eine Postleitzahl hat genau 5 Ziffern."))
+
+
+class BookingMode(models.TextChoices):
+    CODES = "codes", _("Vermittlungscodes (wie Westfalen-Lippe)")
+    ASSIGNMENT = "assignment", _("Registrierung und Zuweisung (wie Hessen)")
+
+
+class Bundesland(models.TextChoices):
+    """ISO 3166-2:DE subdivision codes, as the `holidays` package expects them."""
+
+    BW = "BW", "Baden-Württemberg"
+    BY = "BY", "Bayern"
+    BE = "BE", "Berlin"
+    BB = "BB", "Brandenburg"
+    HB = "HB", "Bremen"
+    HH = "HH", "Hamburg"
+    HE = "HE", "Hessen"
+    MV = "MV", "Mecklenburg-Vorpommern"
+    NI = "NI", "Niedersachsen"
+    NW = "NW", "Nordrhein-Westfalen"
+    RP = "RP", "Rheinland-Pfalz"
+    SL = "SL", "Saarland"
+    SN = "SN", "Sachsen"
+    ST = "ST", "Sachsen-Anhalt"
+    SH = "SH", "Schleswig-Holstein"
+    TH = "TH", "Thüringen"
+
+
+class Region(models.Model):
+    """Unit of configuration: booking mode, hotline and the rules, held as data."""
+
+    slug = models.SlugField(_("Kurzname"), unique=True)
+    name = models.CharField(_("Name"), max_length=100, unique=True)
+    booking_mode = models.CharField(_("Buchungsverfahren"), max_length=20, choices=BookingMode)
+    bundesland = models.CharField(
+        _("Bundesland"), max_length=2, choices=Bundesland, help_text=_("für die Feiertage")
+    )
+    hotline = models.CharField(_("Hotline"), max_length=40, blank=True)
+    hotline_abroad = models.CharField(_("Hotline aus dem Ausland"), max_length=40, blank=True)
+    hotline_hours = models.CharField(_("Erreichbarkeit der Hotline"), max_length=200, blank=True)
+    pins_per_mobile_per_day = models.PositiveSmallIntegerField(
+        _("SMS-PINs je Mobilnummer und Tag"), default=3
+    )
+    pin_validity_minutes = models.PositiveSmallIntegerField(
+        _("Gültigkeit der PIN (Minuten)"), default=10
+    )
+    rebook_cutoff_days = models.PositiveSmallIntegerField(
+        _("Umbuchen bis spätestens (Tage vor dem Termin)"), default=3
+    )
+    short_notice_days = models.PositiveSmallIntegerField(
+        _("Kurzfristige Termine (Tage)"), default=4
+    )
+    release_days_ahead = models.PositiveSmallIntegerField(
+        _("Termine buchbar bis (Tage im Voraus)"), default=28
+    )
+
+    class Meta:
+        verbose_name = _("Region")
+        verbose_name_plural = _("Regionen")
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(pins_per_mobile_per_day__gte=1)
+                & Q(pin_validity_minutes__gte=1)
+                & Q(release_days_ahead__gte=1)
+                & Q(short_notice_days__gte=1),
+                name="region_rules_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(booking_mode__in=BookingMode.values), name="region_booking_mode_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(bundesland__in=Bundesland.values), name="region_bundesland_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DistrictKind(models.TextChoices):
+    KREIS = "kreis", _("Kreis")
+    KREISFREIE_STADT = "kreisfreie_stadt", _("kreisfreie Stadt")
+
+
+class District(models.Model):
+    """Kreis or kreisfreie Stadt: the unit of dose allocation, by population (R9)."""
+
+    ags = models.CharField(
+        _("Kreisschlüssel (AGS)"), max_length=5, unique=True, validators=[ags_validator]
+    )
+    name = models.CharField(_("Name"), max_length=100)
+    kind = models.CharField(_("Art"), max_length=20, choices=DistrictKind)
+    population = models.PositiveIntegerField(_("Einwohner"))
+    region = models.ForeignKey(
+        Region, on_delete=models.PROTECT, related_name="districts", verbose_name=_("Region")
+    )
+
+    class Meta:
+        verbose_name = _("Kreis")
+        verbose_name_plural = _("Kreise")
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ags__regex=r"^[0-9]{5}$"), name="district_ags_5_digits"
+            ),
+            models.CheckConstraint(
+                condition=Q(population__gt=0), name="district_population_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=DistrictKind.values), name="district_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Postcode(models.Model):
+    """A PLZ; it can span several districts, even several regions (R12)."""
+
+    code = models.CharField(
+        _("Postleitzahl"), max_length=5, unique=True, validators=[postcode_validator]
+    )
+    districts = models.ManyToManyField(District, related_name="postcodes", verbose_name=_("Kreise"))
+
+    class Meta:
+        verbose_name = _("Postleitzahl")
+        verbose_name_plural = _("Postleitzahlen")
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(code__regex=r"^[0-9]{5}$"), name="postcode_5_digits"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code

@@ -1,0 +1,32 @@
+import os
+
+import pytest
+from django.conf import settings
+
+CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def uses_postgres() -> bool:
+    return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+
+
+@pytest.fixture(autouse=True)
+def _postgres_required(request):
+    """Tests marked `postgres` need real concurrency. Under CI a missing PostgreSQL is a
+    failure, never a skip; on a developer's SQLite run they are skipped with the reason."""
+    if request.node.get_closest_marker("postgres") is None or uses_postgres():
+        return
+    message = (
+        "needs PostgreSQL: run with DATABASE_URL=postgres://postgres@127.0.0.1:5432/impftermin"
+    )
+    if CI:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture
+def world(db):
+    """A small region with one district, one centre and its capacities (see factories)."""
+    from tests import factories
+
+    return factories.make_world()
