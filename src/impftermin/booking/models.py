@@ -37,10 +37,10 @@ class Slot(models.Model):
             ),
         ]
         indexes = [
-            # The free-slot search reads only released slots with a free seat.
+            # The free-slot search reads only slots with a free seat.
             models.Index(
                 fields=["centre", "vaccine", "start"],
-                condition=Q(released=True, booked__lt=F("capacity")),
+                condition=Q(booked__lt=F("capacity")),
                 name="slot_free_by_centre_idx",
             ),
             models.Index(fields=["released", "start"], name="slot_release_idx"),

@@ -76,10 +76,18 @@ def get_district(district_id: int, *, region_id: int | None = None) -> District:
     return district
 
 
-def free_seats(queryset: QuerySet[Slot], party_size: int) -> QuerySet[Slot]:
-    """Released slots with room for `party_size` people. The first condition repeats the
-    partial index's predicate so that PostgreSQL can use the index."""
-    queryset = queryset.filter(released=True, booked__lt=F("capacity"))
+def free_seats(
+    queryset: QuerySet[Slot], party_size: int, *, released_only: bool = True
+) -> QuerySet[Slot]:
+    """Slots with room for `party_size` people. The first condition repeats the partial
+    index's predicate so that PostgreSQL can use the index.
+
+    Only released slots are offered for a first dose (rolling release, R12); a second dose
+    lies 3 to 12 weeks later, beyond the window, and is booked with the first.
+    """
+    queryset = queryset.filter(booked__lt=F("capacity"))
+    if released_only:
+        queryset = queryset.filter(released=True)
     if party_size > 1:
         queryset = queryset.filter(booked__lte=F("capacity") - party_size)
     return queryset
@@ -106,6 +114,7 @@ def second_dose_slots(
             Q(centre_id=centre_id), vaccine=vaccine, start__gte=lower, start__lte=upper
         ),
         party_size,
+        released_only=False,
     ).order_by("start", "id")
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
@@ -73,15 +74,21 @@ class _SeatLost(Exception):
 # --- seats -------------------------------------------------------------------------------
 
 
-def _apply_seat_changes(deltas: dict[int, int], now: dt.datetime) -> None:
+def _apply_seat_changes(
+    deltas: dict[int, int], now: dt.datetime, *, first_dose_slot_id: int | None = None
+) -> None:
     """Claim (+n) and free (-n) seats in ascending slot id. Raises _SeatLost on the first
-    claim that finds no room; the caller's savepoint undoes the claims made before."""
+    claim that finds no room; the caller's savepoint undoes the claims made before.
+    The first-dose slot must be released; a second-dose slot may lie beyond the window."""
     for slot_id in sorted(deltas):
         delta = deltas[slot_id]
         if delta > 0:
-            claimed = Slot.objects.filter(
-                pk=slot_id, released=True, start__gt=now, booked__lte=F("capacity") - delta
-            ).update(booked=F("booked") + delta)
+            claim = Slot.objects.filter(
+                pk=slot_id, start__gt=now, booked__lte=F("capacity") - delta
+            )
+            if slot_id == first_dose_slot_id:
+                claim = claim.filter(released=True)
+            claimed = claim.update(booked=F("booked") + delta)
             if claimed != 1:
                 raise _SeatLost(slot_id)
         elif delta < 0:
@@ -129,12 +136,14 @@ def _load_slot(slot_id: int, field_name: str) -> Slot:
         ) from None
 
 
-def _check_bookable(slot: Slot, now: dt.datetime, field_name: str) -> None:
+def _check_bookable(
+    slot: Slot, now: dt.datetime, field_name: str, *, first_dose: bool = True
+) -> None:
     if slot.start <= now:
         raise ServiceError(
             "slot_in_past", _("Dieser Termin liegt in der Vergangenheit."), field=field_name
         )
-    if not slot.released:
+    if first_dose and not slot.released:
         raise ServiceError(
             "slot_not_released", _("Dieser Termin ist noch nicht buchbar."), field=field_name
         )
@@ -145,7 +154,7 @@ def _check_bookable(slot: Slot, now: dt.datetime, field_name: str) -> None:
 
 
 def _check_second(first: Slot, second: Slot, now: dt.datetime) -> None:
-    _check_bookable(second, now, "second_slot")
+    _check_bookable(second, now, "second_slot", first_dose=False)
     if second.centre_id != first.centre_id or second.vaccine_id != first.vaccine_id:
         raise ServiceError(
             "second_slot_mismatch",
@@ -278,7 +287,7 @@ def _book(
             deltas[second.pk] += party_size
         try:
             with transaction.atomic():
-                _apply_seat_changes(dict(deltas), now)
+                _apply_seat_changes(dict(deltas), now, first_dose_slot_id=first.pk)
                 if replacing is not None:
                     _mark_cancelled(replacing, freed, now)
                 pairs = _create_pairs(holders, first, second, channel)
@@ -468,28 +477,36 @@ def _check_date_range(date_from: dt.date, date_to: dt.date) -> None:
         )
 
 
-def planned_slot_starts(
-    *, centre: Centre, date_from: dt.date, date_to: dt.date
-) -> list[tuple[int, dt.datetime, int]]:
-    """(vaccine id, start, seats) of every slot the centre's opening hours and capacities
-    give from `date_from` to `date_to`, skipping public holidays when the centre closes."""
+@dataclass(frozen=True)
+class PlannedSlot:
+    vaccine_id: int
+    start: dt.datetime
+    capacity: int
+
+
+def plan_slots(
+    *,
+    date_from: dt.date,
+    date_to: dt.date,
+    hours_by_weekday: dict[int, list[tuple[dt.time, dt.time]]],
+    capacities: list[tuple[int, int, int]],
+    is_open: Callable[[dt.date], bool],
+) -> list[PlannedSlot]:
+    """The slots that opening hours and capacities (vaccine id, minutes, seats) give from
+    `date_from` to `date_to`: whole time units inside each opening period, on the days
+    `is_open` allows. Pure, so that it can be checked with generated inputs."""
     tz = timezone.get_default_timezone()
-    hours_by_weekday: dict[int, list[tuple[dt.time, dt.time]]] = {}
-    for hours in centre.opening_hours.all():
-        hours_by_weekday.setdefault(hours.weekday, []).append((hours.opens, hours.closes))
-    capacities = list(centre.capacities.filter(vaccine__active=True))
-    bundesland = centre.district.region.bundesland
     planned = []
     day = date_from
     while day <= date_to:
-        if centre_is_open_on(centre=centre, bundesland=bundesland, day=day):
+        if is_open(day):
             for opens, closes in hours_by_weekday.get(day.weekday(), []):
                 end = dt.datetime.combine(day, closes, tzinfo=tz)
-                for capacity in capacities:
-                    step = dt.timedelta(minutes=capacity.slot_minutes)
+                for vaccine_id, minutes, seats in capacities:
+                    step = dt.timedelta(minutes=minutes)
                     start = dt.datetime.combine(day, opens, tzinfo=tz)
                     while start + step <= end:
-                        planned.append((capacity.vaccine_id, start, capacity.seats_per_slot))
+                        planned.append(PlannedSlot(vaccine_id, start, seats))
                         start += step
         day += dt.timedelta(days=1)
     return planned
@@ -501,13 +518,26 @@ def slots_generate(*, centre_id: int, date_from: dt.date, date_to: dt.date) -> i
     Idempotent: slots that exist are left as they are. Returns how many were created."""
     centre = get_centre(centre_id)
     _check_date_range(date_from, date_to)
+    hours_by_weekday: dict[int, list[tuple[dt.time, dt.time]]] = {}
+    for hours in centre.opening_hours.all():
+        hours_by_weekday.setdefault(hours.weekday, []).append((hours.opens, hours.closes))
+    bundesland = centre.district.region.bundesland
+    planned = plan_slots(
+        date_from=date_from,
+        date_to=date_to,
+        hours_by_weekday=hours_by_weekday,
+        capacities=list(
+            centre.capacities.filter(vaccine__active=True).values_list(
+                "vaccine_id", "slot_minutes", "seats_per_slot"
+            )
+        ),
+        is_open=lambda day: centre_is_open_on(centre=centre, bundesland=bundesland, day=day),
+    )
     now = timezone.now()
     slots = [
-        Slot(centre=centre, vaccine_id=vaccine_id, start=start, capacity=seats)
-        for vaccine_id, start, seats in planned_slot_starts(
-            centre=centre, date_from=date_from, date_to=date_to
-        )
-        if start > now
+        Slot(centre=centre, vaccine_id=p.vaccine_id, start=p.start, capacity=p.capacity)
+        for p in planned
+        if p.start > now
     ]
     window = Slot.objects.filter(
         centre=centre,
