@@ -148,11 +148,30 @@ def free_pair_options(
             _("Bitte suchen Sie höchstens ein Jahr im Voraus."),
             field="date_to",
         )
-    limit = max(1, min(int(limit), 200))
+    return pair_options(
+        district_id=district.pk,
+        vaccine=vaccine,
+        date_from=date_from,
+        date_to=date_to,
+        party_size=party_size,
+        limit=limit,
+    )
 
+
+def pair_options(
+    *,
+    district_id: int,
+    vaccine: Vaccine,
+    date_from: dt.date,
+    date_to: dt.date,
+    party_size: int,
+    limit: int,
+) -> list[PairOption]:
+    """free_pair_options for arguments already checked (the booking engine's own use)."""
+    limit = max(1, min(int(limit), 200))
     firsts = free_seats(
         Slot.objects.filter(
-            centre__district=district,
+            centre__district_id=district_id,
             centre__active=True,
             vaccine=vaccine,
             start__gt=max(timezone.now(), day_start(date_from)),

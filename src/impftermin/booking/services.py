@@ -1,15 +1,18 @@
 """The booking engine: the one path through which every channel books.
 
-Locking discipline (see docs/booking-engine.md):
-- Capacity is claimed with a single conditional UPDATE per slot
-  (`booked = booked + n WHERE id = … AND released AND start > now AND booked + n <= capacity`);
-  the row lock it takes is held to the end of the transaction, and the CHECK constraint
-  `booked <= capacity` backs it up.
-- All seat changes of one use case are applied in ascending slot id, so two transactions
-  never wait for each other in a cycle.
-- Pair changes (cancel, rebook) first lock the pair row, then the slots.
-- A claim runs inside a savepoint: when a seat is lost, rolling back to the savepoint undoes
-  the claims made so far and releases their locks, and the service tries the next option.
+Locking discipline (docs/booking-engine.md):
+- Capacity is claimed with one conditional UPDATE per slot
+  (`booked = booked + n WHERE id = … AND start > now AND booked + n <= capacity`, and
+  `released` for a first dose). Its row lock is held to the commit; the CHECK constraint
+  `booked <= capacity` backs it up, so no bug can overbook either.
+- Lock late: an attempt writes its rows first and claims the seats last, so that the hot
+  slot rows stay locked only from the claim to the commit.
+- All seat changes of one attempt are applied in ascending slot id, so two transactions
+  never wait for each other in a cycle. Pair changes (cancel, rebook) lock the pair row
+  first, then the slots.
+- Each attempt is one short transaction. A lost seat rolls it back whole: a lost
+  second-dose seat is tried again with the next one; a lost first-dose seat returns the next
+  free options, read after the rollback (R11).
 """
 
 from __future__ import annotations
@@ -36,13 +39,12 @@ from impftermin.booking.models import (
 from impftermin.booking.selectors import (
     PairOption,
     day_start,
-    free_pair_options,
     get_district,
     local_today,
+    pair_options,
     second_dose_slots,
     validate_party_size,
 )
-from impftermin.centres.models import Centre
 from impftermin.centres.selectors import centre_is_open_on
 from impftermin.centres.services import get_centre, get_vaccine
 from impftermin.core.errors import ServiceError
@@ -66,9 +68,27 @@ class BookingResult:
         return bool(self.pairs)
 
 
+HOLDER_HAS_LIVE_PAIR = _(
+    "Für diese Person ist bereits ein Terminpaar gebucht. Sie können es umbuchen oder stornieren."
+)
+
+
+class SeatCountError(RuntimeError):
+    """A slot's booked count no longer matches its appointments: stop, never carry on."""
+
+
 class _SeatLost(Exception):
     def __init__(self, slot_id: int):
         self.slot_id = slot_id
+
+
+class _NoPair(Exception):
+    """This attempt found no pair for its first slot; `second_lost` when only the
+    second-dose seat was taken meanwhile (worth another attempt with the next one)."""
+
+    def __init__(self, first: Slot, second_lost: int | None = None):
+        self.first = first
+        self.second_lost = second_lost
 
 
 # --- seats -------------------------------------------------------------------------------
@@ -78,7 +98,7 @@ def _apply_seat_changes(
     deltas: dict[int, int], now: dt.datetime, *, first_dose_slot_id: int | None = None
 ) -> None:
     """Claim (+n) and free (-n) seats in ascending slot id. Raises _SeatLost on the first
-    claim that finds no room; the caller's savepoint undoes the claims made before.
+    claim that finds no room; the caller's transaction then rolls back.
     The first-dose slot must be released; a second-dose slot may lie beyond the window."""
     for slot_id in sorted(deltas):
         delta = deltas[slot_id]
@@ -88,29 +108,21 @@ def _apply_seat_changes(
             )
             if slot_id == first_dose_slot_id:
                 claim = claim.filter(released=True)
-            claimed = claim.update(booked=F("booked") + delta)
-            if claimed != 1:
+            if claim.update(booked=F("booked") + delta) != 1:
                 raise _SeatLost(slot_id)
         elif delta < 0:
             freed = Slot.objects.filter(pk=slot_id, booked__gte=-delta).update(
                 booked=F("booked") + delta
             )
-            if freed != 1:  # the count no longer matches the appointments: never carry on
-                raise IntegrityError(
-                    f"slot {slot_id}: booked count below the appointments it holds"
-                )
+            if freed != 1:
+                raise SeatCountError(f"slot {slot_id}: fewer booked than appointments to free")
 
 
-def _seats_to_free(pair: AppointmentPair, now: dt.datetime) -> list[Appointment]:
-    """Appointments of a pair whose seats go back: booked and still to come."""
-    return list(pair.appointments.filter(status=AppointmentStatus.BOOKED, slot__start__gt=now))
-
-
-def _seat_returns(appointments: list[Appointment]) -> dict[int, int]:
+def _seat_returns(appointments: list[Appointment]) -> Counter[int]:
     returns: Counter[int] = Counter()
     for appointment in appointments:
         returns[appointment.slot_id] -= 1
-    return dict(returns)
+    return returns
 
 
 def _mark_cancelled(
@@ -127,13 +139,28 @@ def _mark_cancelled(
 # --- validation --------------------------------------------------------------------------
 
 
-def _load_slot(slot_id: int, field_name: str) -> Slot:
+def _as_id(value: object, field_name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ServiceError("unknown_slot", _("Diesen Termin gibt es nicht."), field=field_name)
     try:
-        return Slot.objects.select_related("centre__district", "vaccine").get(pk=slot_id)
-    except (Slot.DoesNotExist, ValueError, TypeError):
+        return int(value)
+    except ValueError:
         raise ServiceError(
             "unknown_slot", _("Diesen Termin gibt es nicht."), field=field_name
         ) from None
+
+
+def _load_slots(first_slot_id: object, second_slot_id: object | None) -> tuple[Slot, Slot | None]:
+    """Both slots in one query, with centre and vaccine."""
+    first_id = _as_id(first_slot_id, "first_slot")
+    second_id = None if second_slot_id is None else _as_id(second_slot_id, "second_slot")
+    ids = [first_id] if second_id is None else [first_id, second_id]
+    slots = {s.pk: s for s in Slot.objects.select_related("centre", "vaccine").filter(pk__in=ids)}
+    if first_id not in slots:
+        raise ServiceError("unknown_slot", _("Diesen Termin gibt es nicht."), field="first_slot")
+    if second_id is not None and second_id not in slots:
+        raise ServiceError("unknown_slot", _("Diesen Termin gibt es nicht."), field="second_slot")
+    return slots[first_id], None if second_id is None else slots[second_id]
 
 
 def _check_bookable(
@@ -154,13 +181,13 @@ def _check_bookable(
 
 
 def _check_second(first: Slot, second: Slot, now: dt.datetime) -> None:
-    _check_bookable(second, now, "second_slot", first_dose=False)
     if second.centre_id != first.centre_id or second.vaccine_id != first.vaccine_id:
         raise ServiceError(
             "second_slot_mismatch",
             _("Der Zweittermin muss im selben Impfzentrum mit demselben Impfstoff sein."),
             field="second_slot",
         )
+    _check_bookable(second, now, "second_slot", first_dose=False)
     vaccine = first.vaccine
     gap = second.start - first.start
     if (
@@ -191,20 +218,6 @@ def _check_holders(holders: list[str]) -> None:
         )
 
 
-def _check_no_live_pair(holders: list[str], *, except_pair: AppointmentPair | None = None) -> None:
-    live = AppointmentPair.objects.filter(holder__in=holders, status=PairStatus.BOOKED)
-    if except_pair is not None:
-        live = live.exclude(pk=except_pair.pk)
-    if live.exists():
-        raise ServiceError(
-            "holder_has_live_pair",
-            _(
-                "Für diese Person ist bereits ein Terminpaar gebucht. Sie können es umbuchen oder stornieren."
-            ),
-            field="holders",
-        )
-
-
 def _check_channel(channel: str) -> None:
     if channel not in Channel.values:
         raise ServiceError("channel_invalid", _("Unbekannter Buchungsweg."), field="channel")
@@ -224,90 +237,161 @@ def _lock_live_pair(pair_id: int, holder: str) -> AppointmentPair:
     return pair
 
 
+@dataclass(frozen=True)
+class _Rebooking:
+    pair_id: int
+    holder: str
+
+
+def _lock_pair_to_rebook(
+    rebooking: _Rebooking, now: dt.datetime
+) -> tuple[AppointmentPair, list[Appointment]]:
+    """The pair to move, locked, and its appointments whose seats go back."""
+    pair = _lock_live_pair(rebooking.pair_id, rebooking.holder)
+    appointments = list(pair.appointments.select_related("slot"))
+    if any(
+        a.status in (AppointmentStatus.CHECKED_IN, AppointmentStatus.VACCINATED)
+        for a in appointments
+    ):
+        raise ServiceError(
+            "pair_in_progress",
+            _("Nach der ersten Impfung wird der Zweittermin im Impfzentrum geändert."),
+            field="pair",
+        )
+    freed = [a for a in appointments if a.status == AppointmentStatus.BOOKED and a.slot.start > now]
+    cutoff_days = Region.objects.values_list("rebook_cutoff_days", flat=True).get(
+        districts__centres=pair.centre_id
+    )
+    if freed and min(a.slot.start for a in freed) - now < dt.timedelta(days=cutoff_days):
+        # R20: rebooking is possible until N days before the appointment.
+        raise ServiceError(
+            "rebook_too_late",
+            _(
+                "Umbuchen ist nur bis %(days)d Tage vor dem Termin möglich. Bitte rufen Sie die Hotline an."
+            ),
+            field="pair",
+            days=cutoff_days,
+        )
+    return pair, freed
+
+
 # --- booking -----------------------------------------------------------------------------
+
+
+def _book_once(
+    *,
+    holders: list[str],
+    district_id: int,
+    first_slot_id: object,
+    second_slot_id: object | None,
+    tried_seconds: set[int],
+    allow_first_only: bool,
+    channel: str,
+    rebooking: _Rebooking | None,
+) -> list[AppointmentPair]:
+    """One attempt, inside the caller's transaction: validate, write the rows, claim the
+    seats. Raises ServiceError for bad input, _NoPair when no pair could be had."""
+    now = timezone.now()
+    replacing, freed = _lock_pair_to_rebook(rebooking, now) if rebooking else (None, [])
+    first, second = _load_slots(first_slot_id, second_slot_id)
+    _check_bookable(first, now, "first_slot")
+    if first.centre.district_id != district_id:
+        # R9: people are vaccinated in their own district's centre(s).
+        raise ServiceError(
+            "wrong_district",
+            _("Termine gibt es nur in den Impfzentren Ihres Kreises (%(district)s)."),
+            field="first_slot",
+            district=get_district(district_id).name,
+        )
+    vaccine = first.vaccine
+    party_size = len(holders)
+    if second is not None:
+        if vaccine.doses == 1:
+            raise ServiceError(
+                "second_not_needed",
+                _("Für diesen Impfstoff genügt ein Termin."),
+                field="second_slot",
+            )
+        _check_second(first, second, now)
+    elif vaccine.doses == 2:
+        second = (
+            second_dose_slots(
+                centre_id=first.centre_id,
+                vaccine=vaccine,
+                first_start=first.start,
+                party_size=party_size,
+            )
+            .exclude(pk__in=tried_seconds)
+            .first()
+        )
+        if second is None and not allow_first_only:
+            raise _NoPair(first)
+
+    if replacing is not None:
+        _mark_cancelled(replacing, freed, now)
+    try:
+        pairs = _create_pairs(holders, first, second, channel)
+    except IntegrityError:
+        # The database's one live pair per holder: this person already has one.
+        raise ServiceError("holder_has_live_pair", HOLDER_HAS_LIVE_PAIR, field="holders") from None
+    deltas = _seat_returns(freed)
+    deltas[first.pk] += party_size
+    if second is not None:
+        deltas[second.pk] += party_size
+    try:
+        _apply_seat_changes(dict(deltas), now, first_dose_slot_id=first.pk)
+    except _SeatLost as lost:
+        raise _NoPair(
+            first, second_lost=lost.slot_id if second and lost.slot_id == second.pk else None
+        ) from None
+    if replacing is not None:
+        replacing.replaced_by = pairs[0]
+        replacing.save(update_fields=["replaced_by"])
+    return pairs
 
 
 def _book(
     *,
     holders: list[str],
     district_id: int,
-    first_slot_id: int,
-    second_slot_id: int | None,
+    first_slot_id: object,
+    second_slot_id: object | None,
     allow_first_only: bool,
     channel: str,
-    replacing: AppointmentPair | None = None,
+    rebooking: _Rebooking | None = None,
 ) -> BookingResult:
-    """Claim seats for all holders in one first-dose slot and one second-dose slot and
-    create their pairs; all or nothing. Runs inside the caller's transaction."""
+    """Book pairs for all holders in one first-dose slot and one second-dose slot; all or
+    nothing. Each attempt is one transaction (see the module's locking discipline)."""
     _check_holders(holders)
     _check_channel(channel)
-    now = timezone.now()
-    district = get_district(district_id)
-    first = _load_slot(first_slot_id, "first_slot")
-    _check_bookable(first, now, "first_slot")
-    if first.centre.district_id != district.pk:
-        # R9: people are vaccinated in their own district's centre(s).
-        raise ServiceError(
-            "wrong_district",
-            _("Termine gibt es nur in den Impfzentren Ihres Kreises (%(district)s)."),
-            field="first_slot",
-            district=district.name,
-        )
-    vaccine = first.vaccine
-    second: Slot | None = None
-    if vaccine.doses == 1 and second_slot_id is not None:
-        raise ServiceError(
-            "second_not_needed", _("Für diesen Impfstoff genügt ein Termin."), field="second_slot"
-        )
-    if vaccine.doses == 2 and second_slot_id is not None:
-        second = _load_slot(second_slot_id, "second_slot")
-        _check_second(first, second, now)
-    _check_no_live_pair(holders, except_pair=replacing)
-
-    party_size = len(holders)
-    freed = _seats_to_free(replacing, now) if replacing else []
     tried_seconds: set[int] = set()
     for _attempt in range(MAX_SECOND_DOSE_TRIES + 1):
-        if vaccine.doses == 2 and second is None:
-            second = (
-                second_dose_slots(
-                    centre_id=first.centre_id,
-                    vaccine=vaccine,
-                    first_start=first.start,
-                    party_size=party_size,
-                )
-                .exclude(pk__in=tried_seconds)
-                .first()
-            )
-            if second is None and not allow_first_only:
-                break
-        deltas: Counter[int] = Counter(_seat_returns(freed))
-        deltas[first.pk] += party_size
-        if second is not None:
-            deltas[second.pk] += party_size
         try:
             with transaction.atomic():
-                _apply_seat_changes(dict(deltas), now, first_dose_slot_id=first.pk)
-                if replacing is not None:
-                    _mark_cancelled(replacing, freed, now)
-                pairs = _create_pairs(holders, first, second, channel)
-                if replacing is not None:
-                    replacing.replaced_by = pairs[0]
-                    replacing.save(update_fields=["replaced_by"])
+                pairs = _book_once(
+                    holders=holders,
+                    district_id=district_id,
+                    first_slot_id=first_slot_id,
+                    second_slot_id=second_slot_id,
+                    tried_seconds=tried_seconds,
+                    allow_first_only=allow_first_only,
+                    channel=channel,
+                    rebooking=rebooking,
+                )
             return BookingResult(pairs=pairs)
-        except _SeatLost as lost:
-            if second is None or lost.slot_id != second.pk:
-                break  # the first-dose seat is gone: offer the next options
-            tried_seconds.add(second.pk)
-            second = None
-
+        except _NoPair as no_pair:
+            first = no_pair.first
+            if no_pair.second_lost is None:
+                break
+            tried_seconds.add(no_pair.second_lost)
+            second_slot_id = None  # take the next free second-dose slot in the interval
     return BookingResult(
-        alternatives=free_pair_options(
-            district_id=district.pk,
-            vaccine_id=vaccine.pk,
+        alternatives=pair_options(
+            district_id=first.centre.district_id,
+            vaccine=first.vaccine,
             date_from=timezone.localdate(first.start),
             date_to=timezone.localdate(first.start) + dt.timedelta(days=ALTERNATIVES_DAYS),
-            party_size=party_size,
+            party_size=len(holders),
             limit=ALTERNATIVES_LIMIT,
         )
     )
@@ -317,7 +401,7 @@ def _create_pairs(
     holders: list[str], first: Slot, second: Slot | None, channel: str
 ) -> list[AppointmentPair]:
     party = uuid.uuid4() if len(holders) > 1 else None
-    pairs = [
+    pairs = AppointmentPair.objects.bulk_create(
         AppointmentPair(
             holder=holder,
             vaccine=first.vaccine,
@@ -327,19 +411,7 @@ def _create_pairs(
             second_dose_at_centre=first.vaccine.doses == 2 and second is None,
         )
         for holder in holders
-    ]
-    try:
-        with transaction.atomic():
-            AppointmentPair.objects.bulk_create(pairs)
-    except IntegrityError:
-        # Another transaction booked for the same holder meanwhile (unique live pair).
-        raise ServiceError(
-            "holder_has_live_pair",
-            _(
-                "Für diese Person ist bereits ein Terminpaar gebucht. Sie können es umbuchen oder stornieren."
-            ),
-            field="holders",
-        ) from None
+    )
     appointments = [Appointment(pair=p, slot=first, dose=1) for p in pairs]
     if second is not None:
         appointments += [Appointment(pair=p, slot=second, dose=2) for p in pairs]
@@ -347,7 +419,6 @@ def _create_pairs(
     return pairs
 
 
-@transaction.atomic
 def pair_book(
     *,
     holder: str,
@@ -361,7 +432,8 @@ def pair_book(
 
     Without `second_slot_id`, the earliest free second-dose slot inside the interval is
     taken; if the chosen one is taken meanwhile, the next one. With `allow_first_only`, the
-    first appointment is booked even when no second is free (R6).
+    first appointment is booked even when no second is free (R6). A lost first-dose seat is
+    no error: the result carries the next free options instead (R11).
     """
     return _book(
         holders=[holder],
@@ -373,7 +445,6 @@ def pair_book(
     )
 
 
-@transaction.atomic
 def pairs_book_adjacent(
     *,
     holders: list[str],
@@ -399,13 +470,12 @@ def pair_cancel(*, pair_id: int, holder: str) -> AppointmentPair:
     """Cancel a pair; its seats are free for others at once."""
     pair = _lock_live_pair(pair_id, holder)
     now = timezone.now()
-    freed = _seats_to_free(pair, now)
-    _apply_seat_changes(_seat_returns(freed), now)
+    freed = list(pair.appointments.filter(status=AppointmentStatus.BOOKED, slot__start__gt=now))
+    _apply_seat_changes(dict(_seat_returns(freed)), now)
     _mark_cancelled(pair, freed, now)
     return pair
 
 
-@transaction.atomic
 def pair_rebook(
     *,
     pair_id: int,
@@ -414,38 +484,16 @@ def pair_rebook(
     second_slot_id: int | None = None,
     channel: str = Channel.ONLINE,
 ) -> BookingResult:
-    """Move a live pair to new slots in the same district. The new seats are claimed in the
-    same transaction that frees the old ones, so a rebook that fails (bad input, or the new
-    seats taken meanwhile) keeps the old pair untouched."""
-    pair = _lock_live_pair(pair_id, holder)
-    now = timezone.now()
-    appointments = list(pair.appointments.select_related("slot"))
-    if any(
-        a.status in (AppointmentStatus.CHECKED_IN, AppointmentStatus.VACCINATED)
-        for a in appointments
-    ):
-        raise ServiceError(
-            "pair_in_progress",
-            _("Nach der ersten Impfung wird der Zweittermin im Impfzentrum geändert."),
-            field="pair",
-        )
-    region = Region.objects.get(districts__centres=pair.centre_id)
-    upcoming = [
-        a.slot.start
-        for a in appointments
-        if a.status == AppointmentStatus.BOOKED and a.slot.start > now
-    ]
-    if upcoming and min(upcoming) - now < dt.timedelta(days=region.rebook_cutoff_days):
-        # R20: rebooking is possible until N days before the appointment.
-        raise ServiceError(
-            "rebook_too_late",
-            _(
-                "Umbuchen ist nur bis %(days)d Tage vor dem Termin möglich. Bitte rufen Sie die Hotline an."
-            ),
-            field="pair",
-            days=region.rebook_cutoff_days,
-        )
-    district_id = Centre.objects.values_list("district_id", flat=True).get(pk=pair.centre_id)
+    """Move a live pair to new slots in its district (until the region's cut-off, R20).
+    The new seats are claimed in the same transaction that frees the old ones, so a rebook
+    that fails (bad input, or the new seats taken meanwhile) keeps the old pair untouched."""
+    district_id = (
+        AppointmentPair.objects.filter(pk=pair_id, holder=holder)
+        .values_list("centre__district_id", flat=True)
+        .first()
+    )
+    if district_id is None:
+        raise ServiceError("unknown_pair", _("Diese Buchung gibt es nicht."), field="pair")
     return _book(
         holders=[holder],
         district_id=district_id,
@@ -453,7 +501,7 @@ def pair_rebook(
         second_slot_id=second_slot_id,
         allow_first_only=False,
         channel=channel,
-        replacing=pair,
+        rebooking=_Rebooking(pair_id=pair_id, holder=holder),
     )
 
 

@@ -1,0 +1,45 @@
+"""R12: the daily rolling release is enqueued once a day and run by the worker."""
+
+import datetime as dt
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from impftermin.booking.models import Slot
+from impftermin.core.models import ScheduledRun
+from impftermin.core.scheduling import scheduled_jobs_enqueue
+from tests.factories import at, make_slot
+
+
+def local(day: dt.date, hour: int) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(hour), tzinfo=timezone.get_default_timezone())
+
+
+@pytest.mark.django_db
+def test_R12_release_is_enqueued_once_per_day_however_often_the_scheduler_looks():
+    today = timezone.localdate()
+    assert scheduled_jobs_enqueue(now=local(today, 4)) == []  # not due before 05:00
+    assert scheduled_jobs_enqueue(now=local(today, 6)) == ["release_slots"]
+    assert scheduled_jobs_enqueue(now=local(today, 7)) == []
+    assert ScheduledRun.objects.filter(job="release_slots").count() == 1
+    assert DBTaskResult.objects.count() == 1
+    tomorrow = today + dt.timedelta(days=1)
+    assert scheduled_jobs_enqueue(now=local(tomorrow, 5)) == ["release_slots"]
+    assert DBTaskResult.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_R12_worker_runs_the_enqueued_release(world):
+    world.region.release_days_ahead = 7
+    world.region.save()
+    slot = make_slot(world.centre, world.biontech, at(3), released=False)
+    late = make_slot(world.centre, world.biontech, at(20), released=False)
+    scheduled_jobs_enqueue(now=local(timezone.localdate(), 12))
+    call_command("db_worker", batch=True, no_startup_delay=True, reload=False, verbosity=0)
+    slot.refresh_from_db()
+    late.refresh_from_db()
+    assert slot.released and not late.released
+    assert DBTaskResult.objects.get().status == "SUCCESSFUL"
+    assert Slot.objects.filter(released=True).count() == 1
