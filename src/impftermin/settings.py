@@ -221,6 +221,10 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
+# How far ahead slots are generated (daily top-up): the release window plus the longest
+# second-dose interval must fit.
+SLOT_PLANNING_DAYS = env_int("SLOT_PLANNING_DAYS", 120)
+
 # The shared reference data (postcodes, districts, populations) used by the importer.
 REFERENCE_DATA_DIR = Path(
     os.environ.get("REFERENCE_DATA_DIR", PROJECT_DIR.parent / "shared" / "data")

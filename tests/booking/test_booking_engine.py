@@ -568,3 +568,22 @@ def test_bad_input_slot_in_the_past_cannot_be_created(world):
         )
     assert error.value.code == "slot_in_past"
     assert not Slot.objects.exists()
+
+
+def test_top_up_generates_up_to_the_horizon_from_each_centres_last_slot(world):
+    through = at(3).date()
+    created = services.slots_top_up(through=through)
+    per_day = 12 * 12  # 08-20 h, 5-minute slots, one vaccine
+    days = (through - at(0).date()).days + 1
+    assert 2 * per_day * (days - 1) <= created <= 2 * per_day * days  # today only from now on
+    assert services.slots_top_up(through=through) == 0
+    assert services.slots_top_up(through=at(4).date()) == 2 * per_day
+
+
+def test_R11_a_visibly_full_slot_writes_nothing_and_offers_the_next(world, pair_slots):
+    first, second, _ = pair_slots
+    Slot.objects.filter(pk=first.pk).update(booked=F("capacity"))
+    before = snapshot()
+    result = book(world, "code:A", first, second)
+    assert not result.booked
+    assert snapshot() == before

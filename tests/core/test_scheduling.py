@@ -3,6 +3,7 @@
 import datetime as dt
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -20,14 +21,14 @@ def local(day: dt.date, hour: int) -> dt.datetime:
 @pytest.mark.django_db
 def test_R12_release_is_enqueued_once_per_day_however_often_the_scheduler_looks():
     today = timezone.localdate()
-    assert scheduled_jobs_enqueue(now=local(today, 4)) == []  # not due before 05:00
-    assert scheduled_jobs_enqueue(now=local(today, 6)) == ["release_slots"]
+    assert scheduled_jobs_enqueue(now=local(today, 4)) == []  # nothing due before 04:30
+    assert scheduled_jobs_enqueue(now=local(today, 5)) == ["top_up_slots", "release_slots"]
     assert scheduled_jobs_enqueue(now=local(today, 7)) == []
     assert ScheduledRun.objects.filter(job="release_slots").count() == 1
-    assert DBTaskResult.objects.count() == 1
-    tomorrow = today + dt.timedelta(days=1)
-    assert scheduled_jobs_enqueue(now=local(tomorrow, 5)) == ["release_slots"]
     assert DBTaskResult.objects.count() == 2
+    tomorrow = today + dt.timedelta(days=1)
+    assert scheduled_jobs_enqueue(now=local(tomorrow, 6)) == ["top_up_slots", "release_slots"]
+    assert DBTaskResult.objects.count() == 4
 
 
 @pytest.mark.django_db(transaction=True)
@@ -41,5 +42,13 @@ def test_R12_worker_runs_the_enqueued_release(world):
     slot.refresh_from_db()
     late.refresh_from_db()
     assert slot.released and not late.released
-    assert DBTaskResult.objects.get().status == "SUCCESSFUL"
-    assert Slot.objects.filter(released=True).count() == 1
+    assert set(DBTaskResult.objects.values_list("status", flat=True)) == {"SUCCESSFUL"}
+    # the top-up ran first: both centres have slots through the planning horizon, and the
+    # release opened exactly the window of 7 days ahead
+    horizon = timezone.localdate() + dt.timedelta(days=settings.SLOT_PLANNING_DAYS)
+    assert Slot.objects.filter(start__date=horizon).exists()
+    released_days = {
+        timezone.localdate(s)
+        for s in Slot.objects.filter(released=True).values_list("start", flat=True)
+    }
+    assert max(released_days) == timezone.localdate() + dt.timedelta(days=7)

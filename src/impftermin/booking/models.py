@@ -1,5 +1,6 @@
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from impftermin.centres.models import Centre
@@ -44,10 +45,12 @@ class Slot(models.Model):
                 name="slot_free_by_centre_idx",
             ),
             models.Index(fields=["released", "start"], name="slot_release_idx"),
+            models.Index(fields=["start"], name="slot_start_idx"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.centre} · {self.vaccine.code} · {self.start:%Y-%m-%d %H:%M}"
+        start = timezone.localtime(self.start)
+        return f"{self.centre} · {self.vaccine.code} · {start:%Y-%m-%d %H:%M}"
 
     @property
     def free(self) -> int:

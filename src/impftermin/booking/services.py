@@ -23,8 +23,9 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Max
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -45,6 +46,7 @@ from impftermin.booking.selectors import (
     second_dose_slots,
     validate_party_size,
 )
+from impftermin.centres.models import Centre
 from impftermin.centres.selectors import centre_is_open_on
 from impftermin.centres.services import get_centre, get_vaccine
 from impftermin.core.errors import ServiceError
@@ -305,6 +307,8 @@ def _book_once(
         )
     vaccine = first.vaccine
     party_size = len(holders)
+    if first.booked + party_size > first.capacity:
+        raise _NoPair(first)  # visibly full already: no need to write and roll back
     if second is not None:
         if vaccine.doses == 1:
             raise ServiceError(
@@ -313,6 +317,8 @@ def _book_once(
                 field="second_slot",
             )
         _check_second(first, second, now)
+        if second.booked + party_size > second.capacity:
+            raise _NoPair(first, second_lost=second.pk)
     elif vaccine.doses == 2:
         second = (
             second_dose_slots(
@@ -595,6 +601,33 @@ def slots_generate(*, centre_id: int, date_from: dt.date, date_to: dt.date) -> i
     before = window.count()
     Slot.objects.bulk_create(slots, batch_size=2000, ignore_conflicts=True)
     return window.count() - before
+
+
+def slots_top_up(*, through: dt.date | None = None, region_ids: list[int] | None = None) -> int:
+    """Generate slots for every active centre up to `through` (default: today plus
+    SLOT_PLANNING_DAYS), from the day after the centre's last slot, so that second doses
+    (up to 12 weeks after the release window) always find slots. Idempotent; each centre
+    is its own transaction (slots_generate). Returns how many slots were created."""
+    today = local_today()
+    through = through or today + dt.timedelta(days=settings.SLOT_PLANNING_DAYS)
+    centres = Centre.objects.filter(active=True)
+    if region_ids is not None:
+        centres = centres.filter(district__region_id__in=region_ids)
+    last_starts = dict(
+        Slot.objects.filter(centre__in=centres)
+        .values("centre_id")
+        .annotate(last=Max("start"))
+        .values_list("centre_id", "last")
+    )
+    created = 0
+    for centre_id in centres.order_by("pk").values_list("pk", flat=True):
+        last = last_starts.get(centre_id)
+        date_from = (
+            today if last is None else max(today, timezone.localdate(last) + dt.timedelta(days=1))
+        )
+        if date_from <= through:
+            created += slots_generate(centre_id=centre_id, date_from=date_from, date_to=through)
+    return created
 
 
 @transaction.atomic

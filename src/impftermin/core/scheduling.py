@@ -25,6 +25,8 @@ class DailyJob:
 
 
 SCHEDULE = [
+    # Slots exist well beyond the release window, for second doses (before the release).
+    DailyJob("top_up_slots", "impftermin.booking.tasks.top_up_slots", dt.time(4, 30)),
     # R12: the rolling release opens the next day of slots every morning.
     DailyJob("release_slots", "impftermin.booking.tasks.release_slots", dt.time(5, 0)),
 ]

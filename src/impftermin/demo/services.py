@@ -23,7 +23,6 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
-from django.db.models import Max
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -39,7 +38,7 @@ from impftermin.vaccines.models import Vaccine
 DATA_DIR = Path(__file__).resolve().parent / "data"
 REGION_FILES = ("westfalen-lippe.json", "hessen.json")
 VACCINE_FILE = "vaccines.json"
-DEFAULT_WEEKS = 8
+DEFAULT_WEEKS = 9  # the 28-day release window plus a 28-day second-dose interval
 MAX_WEEKS = 52
 
 OPERATOR_GROUP = "Operator"
@@ -272,29 +271,13 @@ def _load_postcodes(
 
 
 def _top_up_slots(regions: list[Region], weeks: int, result: DemoLoadResult) -> None:
-    """Generate slots from today for `weeks` weeks, only for the days after each centre's
-    last slot, so that a second run creates nothing it already has."""
-    today = timezone.localdate()
-    date_to = today + dt.timedelta(weeks=weeks, days=-1)
-    last_starts = dict(
-        Slot.objects.filter(centre__district__region__in=regions)
-        .values("centre_id")
-        .annotate(last=Max("start"))
-        .values_list("centre_id", "last")
+    """Slots from today for `weeks` weeks (only days not generated yet), then the release."""
+    region_ids = [region.pk for region in regions]
+    result.slots_created += booking_services.slots_top_up(
+        through=timezone.localdate() + dt.timedelta(weeks=weeks, days=-1), region_ids=region_ids
     )
-    centres = Centre.objects.filter(district__region__in=regions, active=True).order_by("pk")
-    for centre_id in centres.values_list("pk", flat=True):
-        date_from = today
-        last = last_starts.get(centre_id)
-        if last is not None:
-            date_from = max(today, timezone.localdate(last) + dt.timedelta(days=1))
-        if date_from > date_to:
-            continue
-        result.slots_created += booking_services.slots_generate(
-            centre_id=centre_id, date_from=date_from, date_to=date_to
-        )
-    for region in regions:
-        result.slots_released += booking_services.slots_release(region_id=region.pk)
+    for region_id in region_ids:
+        result.slots_released += booking_services.slots_release(region_id=region_id)
 
 
 def _load_staff(result: DemoLoadResult) -> None:
