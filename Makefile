@@ -44,7 +44,7 @@ run: demo
 	@$(MANAGE) collectstatic --no-input -v 0
 	@$(MANAGE) demo_info --url "http://$(HOST):$(PORT)/"
 	@trap 'kill 0' INT TERM EXIT; \
-	 $(MANAGE) db_worker --queue-name default & \
+	 $(MANAGE) db_worker --queue-name default --no-reload & \
 	 $(MANAGE) run_scheduler & \
 	 $(MANAGE) runserver --noreload $(HOST):$(PORT)
 
