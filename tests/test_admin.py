@@ -412,11 +412,13 @@ def test_slot_list_filters_and_search(admin_client, world):
     assert list(response.context["cl"].result_list) == [hidden]
     response = admin_client.get(url, {"centre__district__region__id__exact": world.region.pk})
     assert response.context["cl"].result_count == 3
-    day = at(3)
-    response = admin_client.get(
-        url, {"start__year": day.year, "start__month": day.month, "start__day": day.day}
-    )
-    assert list(response.context["cl"].result_list) == [single]
+    response = admin_client.get(url, {"upcoming": "7"})
+    assert response.context["cl"].result_count == 3
+    make_slot(world.centre, world.janssen, at(1), released=False)
+    response = admin_client.get(url, {"upcoming": "tomorrow"})
+    assert response.context["cl"].result_count == 1
+    response = admin_client.get(url, {"upcoming": "nonsense"})
+    assert response.context["cl"].result_count == 4
 
 
 def test_slot_list_queries_do_not_grow_with_rows(admin_client, world):

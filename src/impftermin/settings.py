@@ -221,9 +221,10 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-# How far ahead slots are generated (daily top-up): the release window plus the longest
-# second-dose interval must fit.
-SLOT_PLANNING_DAYS = env_int("SLOT_PLANNING_DAYS", 120)
+# How far ahead slots are generated (daily top-up): the 28-day release window plus the
+# longest minimum second-dose interval (28 days) plus a week, so that the earliest second
+# dose always finds slots.
+SLOT_PLANNING_DAYS = env_int("SLOT_PLANNING_DAYS", 63)
 
 # The shared reference data (postcodes, districts, populations) used by the importer.
 REFERENCE_DATA_DIR = Path(
