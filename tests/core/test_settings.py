@@ -1,0 +1,62 @@
+"""Production settings refuse unsafe configuration; the embedded defaults are safe."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+CHECK = "import django; django.setup(); from django.conf import settings; print(settings.DEBUG, settings.SESSION_COOKIE_SECURE)"
+GOOD_KEY = "k" * 64
+
+
+def start(**env: str) -> subprocess.CompletedProcess:
+    environment = {
+        k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "ALLOWED_HOSTS"}
+    }
+    environment |= {"DJANGO_SETTINGS_MODULE": "impftermin.settings"} | env
+    return subprocess.run(  # noqa: S603 - our own interpreter and a fixed script
+        [sys.executable, "-c", CHECK], env=environment, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_production_refuses_the_development_secret_key():
+    result = start(DJANGO_ENV="production", ALLOWED_HOSTS="impftermin.example")
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_production_refuses_a_short_secret_key():
+    result = start(DJANGO_ENV="production", ALLOWED_HOSTS="impftermin.example", SECRET_KEY="short")
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_production_refuses_debug():
+    result = start(
+        DJANGO_ENV="production", ALLOWED_HOSTS="x.example", SECRET_KEY=GOOD_KEY, DEBUG="true"
+    )
+    assert result.returncode != 0
+    assert "DEBUG" in result.stderr
+
+
+def test_production_refuses_to_start_without_allowed_hosts():
+    result = start(DJANGO_ENV="production", SECRET_KEY=GOOD_KEY)
+    assert result.returncode != 0
+    assert "ALLOWED_HOSTS" in result.stderr
+
+
+def test_production_with_its_own_secret_starts_with_secure_cookies():
+    result = start(DJANGO_ENV="production", ALLOWED_HOSTS="impftermin.example", SECRET_KEY=GOOD_KEY)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "True"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("DEBUG", "maybe"), ("EMAIL_PORT", "twenty-five"), ("DJANGO_ENV", "staging")],
+)
+def test_malformed_configuration_is_refused_with_its_name(name, value):
+    result = start(**{name: value})
+    assert result.returncode != 0
+    assert name in result.stderr
