@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from impftermin.booking import services
 from impftermin.booking.models import Appointment, AppointmentPair, Slot
 from impftermin.booking.selectors import day_start
-from impftermin.core.admin import ServiceAddForm
+from impftermin.core.admin import ReadOnlyTabularInline, ServiceAddForm
 from impftermin.core.errors import ServiceError
 
 SLOT_EDITABLE_FIELDS = ["capacity", "released"]
@@ -150,29 +150,18 @@ class SlotAdmin(admin.ModelAdmin):
         return False
 
 
-class AppointmentInline(admin.TabularInline):
+class AppointmentInline(ReadOnlyTabularInline):
     model = Appointment
     fields = ["dose", "slot", "slot_start", "status"]
     readonly_fields = ["dose", "slot", "slot_start", "status"]
-    extra = 0
-    can_delete = False
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("slot__centre", "slot__vaccine")
 
     @admin.display(description=_("Beginn"))
     def slot_start(self, appointment: Appointment) -> str:
-        # Local time, in the reader's language (Slot.__str__ shows the raw value).
+        # Local time, in the reader's language.
         return date_format(timezone.localtime(appointment.slot.start), "SHORT_DATETIME_FORMAT")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(AppointmentPair)

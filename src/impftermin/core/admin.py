@@ -67,3 +67,19 @@ class ServiceAddAdminMixin:
         if not change:
             return  # created by the service in ServiceAddForm
         super().save_model(request, obj, form, change)
+
+
+class ReadOnlyTabularInline(admin.TabularInline):
+    """Rows shown for reference only: what services wrote is not edited by hand."""
+
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

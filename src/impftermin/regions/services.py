@@ -93,6 +93,16 @@ def _read_csv(path: Path, columns: set[str]) -> list[dict[str, str]]:
         ) from None
 
 
+def _invalid_row(path: Path, ags: str) -> ServiceError:
+    return ServiceError(
+        "reference_data_invalid",
+        _("Die Referenzdatei %(path)s enthält eine ungültige Zeile: %(row)s"),
+        field="data_dir",
+        path=str(path),
+        row=ags,
+    )
+
+
 def _district_rows(
     rows: list[dict[str, str]], land_ags: str, regierungsbezirke: list[str] | None, path: Path
 ) -> dict[str, dict[str, str | int]]:
@@ -113,23 +123,11 @@ def _district_rows(
     for row in in_land:
         kind = KIND_BY_TYPE.get(row["typ"])
         if not re.fullmatch(r"\d{5}", row["ags"]) or kind is None:
-            raise ServiceError(
-                "reference_data_invalid",
-                _("Die Referenzdatei %(path)s enthält eine ungültige Zeile: %(row)s"),
-                field="data_dir",
-                path=str(path),
-                row=row["ags"],
-            )
+            raise _invalid_row(path, row["ags"])
         try:
             population = int(row["bevoelkerung"])
         except ValueError:
-            raise ServiceError(
-                "reference_data_invalid",
-                _("Die Referenzdatei %(path)s enthält eine ungültige Zeile: %(row)s"),
-                field="data_dir",
-                path=str(path),
-                row=row["ags"],
-            ) from None
+            raise _invalid_row(path, row["ags"]) from None
         districts[row["ags"]] = {"name": row["name"], "kind": kind, "population": population}
     for old, new in MERGED_DISTRICTS.items():
         merged = districts.pop(old, None)

@@ -2,7 +2,7 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from impftermin.core.admin import ServiceAddAdminMixin, ServiceAddForm
+from impftermin.core.admin import ReadOnlyTabularInline, ServiceAddAdminMixin, ServiceAddForm
 from impftermin.vaccines import services
 from impftermin.vaccines.models import Delivery, DistrictAllocation, Vaccine
 
@@ -40,24 +40,13 @@ class DeliveryAddForm(ServiceAddForm):
         )
 
 
-class DistrictAllocationInline(admin.TabularInline):
+class DistrictAllocationInline(ReadOnlyTabularInline):
     model = DistrictAllocation
     fields = ["district", "doses"]
     readonly_fields = ["district", "doses"]
-    extra = 0
-    can_delete = False
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("district")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Delivery)
