@@ -11,13 +11,14 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/impftermin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help install run migrate demo test test-fast bench lint format lock audit clean
+.PHONY: help install gettext run migrate demo test test-fast bench lint format messages lock audit clean
 
 help:
 	@echo "make run    install, migrate, load demo data, serve on http://$(HOST):$(PORT)/ with the worker"
 	@echo "make test   run the whole test suite (PostgreSQL tests need DATABASE_URL=postgres://...)"
 	@echo "make bench  booking benchmark against PostgreSQL ($(PG_URL))"
 	@echo "make lint   ruff check and format check"
+	@echo "make messages  collect the German texts into the English .po and compile it"
 	@echo "make lock   re-resolve dependencies into constraints.txt"
 	@echo "make audit  pip-audit of the locked dependencies (needs a vulnerability database online)"
 
@@ -48,7 +49,17 @@ run: demo
 	 $(MANAGE) run_scheduler & \
 	 $(MANAGE) runserver --noreload $(HOST):$(PORT)
 
-test: install
+# GNU gettext (Debian package) is needed by `make messages` and by the tests that check
+# that every German text has its English translation. Installed when missing and we are
+# root (as on CI); otherwise those tests skip locally and fail under CI.
+gettext:
+	@command -v xgettext >/dev/null && command -v msgfmt >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing the Debian package gettext (translation checks)"; \
+	    apt-get update -qq && apt-get install -y -qq gettext >/dev/null; \
+	  else echo "GNU gettext is missing: apt-get install gettext (translation checks will skip)"; fi; }
+
+test: install gettext
 	@mkdir -p var
 	$(BIN)/pytest
 
@@ -65,6 +76,12 @@ lint: install
 format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# German source texts -> src/impftermin/locale/en/LC_MESSAGES/django.po; translate the new
+# entries there, then run it again to compile.
+messages: install gettext
+	cd src/impftermin && $(CURDIR)/$(BIN)/python $(CURDIR)/manage.py makemessages -l en --no-obsolete --add-location=file
+	cd src/impftermin && $(CURDIR)/$(BIN)/python $(CURDIR)/manage.py compilemessages -l en
 
 lock:
 	rm -rf /tmp/impftermin-lock && $(PYTHON) -m venv /tmp/impftermin-lock

@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.utils import timezone
 
 from impftermin.booking import services
 from impftermin.booking.models import (
@@ -587,3 +588,27 @@ def test_R11_a_visibly_full_slot_writes_nothing_and_offers_the_next(world, pair_
     result = book(world, "code:A", first, second)
     assert not result.booked
     assert snapshot() == before
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"), [("de", "bis 1 Tag vor"), ("en", "until 1 day before")]
+)
+def test_R20_cut_off_message_names_one_day_in_the_singular(world, language, expected):
+    from django.utils import translation
+
+    world.region.rebook_cutoff_days = 1
+    world.region.save()
+    soon = make_slot(world.centre, world.biontech, timezone.now() + dt.timedelta(hours=2))
+    make_slot(
+        world.centre,
+        world.biontech,
+        timezone.now() + dt.timedelta(days=21, hours=3),
+        released=False,
+    )
+    later = make_slot(world.centre, world.biontech, at(10))
+    make_slot(world.centre, world.biontech, at(31), released=False)
+    old = book(world, "code:A", soon).pairs[0]
+    with pytest.raises(ServiceError) as error:
+        services.pair_rebook(pair_id=old.pk, holder="code:A", first_slot_id=later.pk)
+    with translation.override(language):
+        assert expected in error.value.message

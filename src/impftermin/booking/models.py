@@ -2,6 +2,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from impftermin.centres.models import Centre
 from impftermin.vaccines.models import Vaccine
@@ -28,7 +29,8 @@ class Slot(models.Model):
 
     class Meta:
         verbose_name = _("Zeitfenster")
-        verbose_name_plural = _("Zeitfenster")
+        # German has one word for both numbers; the context gives English its plural.
+        verbose_name_plural = pgettext_lazy("plural", "Zeitfenster")
         ordering = ["start", "centre_id"]
         constraints = [
             models.UniqueConstraint(fields=["centre", "vaccine", "start"], name="slot_unique_time"),

@@ -28,6 +28,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Max
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 from impftermin.booking.models import (
     Appointment,
@@ -268,8 +269,10 @@ def _lock_pair_to_rebook(
         # R20: rebooking is possible until N days before the appointment.
         raise ServiceError(
             "rebook_too_late",
-            _(
-                "Umbuchen ist nur bis %(days)d Tage vor dem Termin möglich. Bitte rufen Sie die Hotline an."
+            ngettext_lazy(
+                "Umbuchen ist nur bis %(days)d Tag vor dem Termin möglich. Bitte rufen Sie die Hotline an.",
+                "Umbuchen ist nur bis %(days)d Tage vor dem Termin möglich. Bitte rufen Sie die Hotline an.",
+                "days",
             ),
             field="pair",
             days=cutoff_days,

@@ -24,8 +24,8 @@ class ServiceError(Exception):
 
     @property
     def message(self) -> str:
-        text = str(self._message)
-        return text % self.params if self.params else text
+        # `%` on the lazy message lets an ngettext_lazy message pick its plural form.
+        return str(self._message % self.params) if self.params else str(self._message)
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"

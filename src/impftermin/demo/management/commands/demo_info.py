@@ -41,8 +41,9 @@ class Command(BaseCommand):
             self.stdout.write(f"  {label + ':':<{width}} {base}{path}")
         self.stdout.write(_("Demo-Zugänge (nur für die Entwicklung):"))
         name_width = max(len(login.username) for login in services.DEMO_LOGINS)
+        password_label = _("Passwort")  # outside the f-string, where xgettext finds it
         for login in services.DEMO_LOGINS:
             self.stdout.write(
-                f"  {login.username:<{name_width}}  {_('Passwort')}: {login.password}"
+                f"  {login.username:<{name_width}}  {password_label}: {login.password}"
                 f"  ({login.description})"
             )
