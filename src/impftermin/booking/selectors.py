@@ -19,7 +19,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from impftermin.booking.models import Slot
+from impftermin.centres.selectors import UNKNOWN_VACCINE, get_vaccine
 from impftermin.core.errors import ServiceError
+from impftermin.core.validation import as_date, as_id
 from impftermin.regions.models import District
 from impftermin.vaccines.models import Vaccine
 
@@ -59,13 +61,18 @@ def validate_party_size(party_size: int) -> None:
         )
 
 
-def get_district(district_id: int, *, region_id: int | None = None) -> District:
+UNKNOWN_DISTRICT = _("Diesen Kreis gibt es nicht.")
+
+
+def district_id_of(value: object) -> int:
+    return as_id(value, code="unknown_district", message=UNKNOWN_DISTRICT, field="district")
+
+
+def get_district(district_id: object, *, region_id: int | None = None) -> District:
     try:
-        district = District.objects.select_related("region").get(pk=district_id)
-    except (District.DoesNotExist, ValueError, TypeError):
-        raise ServiceError(
-            "unknown_district", _("Diesen Kreis gibt es nicht."), field="district"
-        ) from None
+        district = District.objects.select_related("region").get(pk=district_id_of(district_id))
+    except District.DoesNotExist:
+        raise ServiceError("unknown_district", UNKNOWN_DISTRICT, field="district") from None
     if region_id is not None and district.region_id != region_id:
         raise ServiceError(
             "district_not_in_region",
@@ -131,13 +138,16 @@ def free_pair_options(
     """Free first-dose slots in the person's own district (R9) from `date_from` to
     `date_to` (inclusive) that have a free second-dose slot inside the interval."""
     district = get_district(district_id, region_id=region_id)
-    try:
-        vaccine = Vaccine.objects.get(pk=vaccine_id, active=True)
-    except (Vaccine.DoesNotExist, ValueError, TypeError):
-        raise ServiceError(
-            "unknown_vaccine", _("Diesen Impfstoff gibt es nicht."), field="vaccine"
-        ) from None
+    vaccine = get_vaccine(vaccine_id)
+    if not vaccine.active:
+        raise ServiceError("unknown_vaccine", UNKNOWN_VACCINE, field="vaccine")
     validate_party_size(party_size)
+    date_from = as_date(date_from, field="date_from")
+    date_to = as_date(date_to, field="date_to")
+    if isinstance(limit, bool) or not isinstance(limit, int):
+        raise ServiceError(
+            "limit_invalid", _("Die Anzahl muss eine ganze Zahl sein."), field="limit"
+        )
     if date_to < date_from:
         raise ServiceError(
             "date_range_invalid", _("Das Ende liegt vor dem Anfang."), field="date_to"

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
@@ -41,16 +41,17 @@ from impftermin.booking.models import (
 from impftermin.booking.selectors import (
     PairOption,
     day_start,
+    district_id_of,
     get_district,
     local_today,
     pair_options,
     second_dose_slots,
     validate_party_size,
 )
-from impftermin.centres.models import Centre
-from impftermin.centres.selectors import centre_is_open_on
-from impftermin.centres.services import get_centre, get_vaccine
+from impftermin.centres.models import CentreCapacity
+from impftermin.centres.selectors import centre_is_open_on, get_centre, get_vaccine
 from impftermin.core.errors import ServiceError
+from impftermin.core.validation import as_date, as_id
 from impftermin.regions.models import Region
 
 MAX_SECOND_DOSE_TRIES = 5  # other second-dose slots tried when the chosen one was taken
@@ -142,27 +143,29 @@ def _mark_cancelled(
 # --- validation --------------------------------------------------------------------------
 
 
-def _as_id(value: object, field_name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise ServiceError("unknown_slot", _("Diesen Termin gibt es nicht."), field=field_name)
-    try:
-        return int(value)
-    except ValueError:
-        raise ServiceError(
-            "unknown_slot", _("Diesen Termin gibt es nicht."), field=field_name
-        ) from None
+UNKNOWN_SLOT = _("Diesen Termin gibt es nicht.")
+UNKNOWN_PAIR = _("Diese Buchung gibt es nicht.")
+UNKNOWN_REGION = _("Diese Region gibt es nicht.")
+
+
+def _slot_id(value: object, field_name: str) -> int:
+    return as_id(value, code="unknown_slot", message=UNKNOWN_SLOT, field=field_name)
+
+
+def _pair_id(value: object) -> int:
+    return as_id(value, code="unknown_pair", message=UNKNOWN_PAIR, field="pair")
 
 
 def _load_slots(first_slot_id: object, second_slot_id: object | None) -> tuple[Slot, Slot | None]:
     """Both slots in one query, with centre and vaccine."""
-    first_id = _as_id(first_slot_id, "first_slot")
-    second_id = None if second_slot_id is None else _as_id(second_slot_id, "second_slot")
+    first_id = _slot_id(first_slot_id, "first_slot")
+    second_id = None if second_slot_id is None else _slot_id(second_slot_id, "second_slot")
     ids = [first_id] if second_id is None else [first_id, second_id]
     slots = {s.pk: s for s in Slot.objects.select_related("centre", "vaccine").filter(pk__in=ids)}
     if first_id not in slots:
-        raise ServiceError("unknown_slot", _("Diesen Termin gibt es nicht."), field="first_slot")
+        raise ServiceError("unknown_slot", UNKNOWN_SLOT, field="first_slot")
     if second_id is not None and second_id not in slots:
-        raise ServiceError("unknown_slot", _("Diesen Termin gibt es nicht."), field="second_slot")
+        raise ServiceError("unknown_slot", UNKNOWN_SLOT, field="second_slot")
     return slots[first_id], None if second_id is None else slots[second_id]
 
 
@@ -207,11 +210,16 @@ def _check_second(first: Slot, second: Slot, now: dt.datetime) -> None:
         )
 
 
-def _check_holders(holders: list[str]) -> None:
+def _check_holders(holders: object) -> list[str]:
+    """The holders as a list: a list or tuple of distinct, non-empty keys."""
     if not holders:
         raise ServiceError("holder_missing", _("Für wen soll gebucht werden?"), field="holders")
+    if not isinstance(holders, list | tuple):  # a string would book one pair per character
+        raise ServiceError(
+            "holder_invalid", _("Die Angaben zur Person sind ungültig."), field="holders"
+        )
     validate_party_size(len(holders))
-    if any(not isinstance(h, str) or not h.strip() or len(h) > 80 for h in holders):
+    if any(not isinstance(h, str) or not h.strip() or len(h) > 80 or "\x00" in h for h in holders):
         raise ServiceError(
             "holder_invalid", _("Die Angaben zur Person sind ungültig."), field="holders"
         )
@@ -219,6 +227,7 @@ def _check_holders(holders: list[str]) -> None:
         raise ServiceError(
             "holder_repeated", _("Jede Person kann nur einmal gebucht werden."), field="holders"
         )
+    return list(holders)
 
 
 def _check_channel(channel: str) -> None:
@@ -230,11 +239,9 @@ def _lock_live_pair(pair_id: int, holder: str) -> AppointmentPair:
     """The holder's live pair, locked for the rest of the transaction. Another holder's
     pair is reported as not found, so that ids reveal nothing."""
     try:
-        pair = AppointmentPair.objects.select_for_update().get(pk=pair_id, holder=holder)
-    except (AppointmentPair.DoesNotExist, ValueError, TypeError):
-        raise ServiceError(
-            "unknown_pair", _("Diese Buchung gibt es nicht."), field="pair"
-        ) from None
+        pair = AppointmentPair.objects.select_for_update().get(pk=_pair_id(pair_id), holder=holder)
+    except AppointmentPair.DoesNotExist:
+        raise ServiceError("unknown_pair", UNKNOWN_PAIR, field="pair") from None
     if pair.status != PairStatus.BOOKED:
         raise ServiceError("pair_not_live", _("Diese Buchung ist bereits storniert."), field="pair")
     return pair
@@ -298,6 +305,8 @@ def _book_once(
     seats. Raises ServiceError for bad input, _NoPair when no pair could be had."""
     now = timezone.now()
     replacing, freed = _lock_pair_to_rebook(rebooking, now) if rebooking else (None, [])
+    # A rebook gives back the seats of the old pair: in the same slot they count as free.
+    given_back = Counter(a.slot_id for a in freed)
     first, second = _load_slots(first_slot_id, second_slot_id)
     _check_bookable(first, now, "first_slot")
     if first.centre.district_id != district_id:
@@ -310,7 +319,7 @@ def _book_once(
         )
     vaccine = first.vaccine
     party_size = len(holders)
-    if first.booked + party_size > first.capacity:
+    if first.booked - given_back[first.pk] + party_size > first.capacity:
         raise _NoPair(first)  # visibly full already: no need to write and roll back
     if second is not None:
         if vaccine.doses == 1:
@@ -320,7 +329,7 @@ def _book_once(
                 field="second_slot",
             )
         _check_second(first, second, now)
-        if second.booked + party_size > second.capacity:
+        if second.booked - given_back[second.pk] + party_size > second.capacity:
             raise _NoPair(first, second_lost=second.pk)
     elif vaccine.doses == 2:
         second = (
@@ -371,7 +380,8 @@ def _book(
 ) -> BookingResult:
     """Book pairs for all holders in one first-dose slot and one second-dose slot; all or
     nothing. Each attempt is one transaction (see the module's locking discipline)."""
-    _check_holders(holders)
+    holders = _check_holders(holders)
+    district_id = district_id_of(district_id)
     _check_channel(channel)
     tried_seconds: set[int] = set()
     for _attempt in range(MAX_SECOND_DOSE_TRIES + 1):
@@ -410,7 +420,11 @@ def _create_pairs(
     holders: list[str], first: Slot, second: Slot | None, channel: str
 ) -> list[AppointmentPair]:
     party = uuid.uuid4() if len(holders) > 1 else None
-    pairs = AppointmentPair.objects.bulk_create(
+    # Inserted in holder order: the unique live-pair index makes a second insert for the
+    # same holder wait, so two households naming the same people must take them in the same
+    # order, or they would deadlock. The pairs come back in the caller's order.
+    in_order = sorted(holders)
+    created = AppointmentPair.objects.bulk_create(
         AppointmentPair(
             holder=holder,
             vaccine=first.vaccine,
@@ -419,8 +433,10 @@ def _create_pairs(
             party=party,
             second_dose_at_centre=first.vaccine.doses == 2 and second is None,
         )
-        for holder in holders
+        for holder in in_order
     )
+    by_holder = {pair.holder: pair for pair in created}
+    pairs = [by_holder[holder] for holder in holders]
     appointments = [Appointment(pair=p, slot=first, dose=1) for p in pairs]
     if second is not None:
         appointments += [Appointment(pair=p, slot=second, dose=2) for p in pairs]
@@ -465,7 +481,7 @@ def pairs_book_adjacent(
     """Book pairs for a couple or household side by side: the same times at the same
     centre for everyone (R7), or for no one."""
     return _book(
-        holders=list(holders),
+        holders=holders,
         district_id=district_id,
         first_slot_id=first_slot_id,
         second_slot_id=second_slot_id,
@@ -497,12 +513,12 @@ def pair_rebook(
     The new seats are claimed in the same transaction that frees the old ones, so a rebook
     that fails (bad input, or the new seats taken meanwhile) keeps the old pair untouched."""
     district_id = (
-        AppointmentPair.objects.filter(pk=pair_id, holder=holder)
+        AppointmentPair.objects.filter(pk=_pair_id(pair_id), holder=holder)
         .values_list("centre__district_id", flat=True)
         .first()
     )
     if district_id is None:
-        raise ServiceError("unknown_pair", _("Diese Buchung gibt es nicht."), field="pair")
+        raise ServiceError("unknown_pair", UNKNOWN_PAIR, field="pair")
     return _book(
         holders=[holder],
         district_id=district_id,
@@ -517,7 +533,9 @@ def pair_rebook(
 # --- slots -------------------------------------------------------------------------------
 
 
-def _check_date_range(date_from: dt.date, date_to: dt.date) -> None:
+def _check_date_range(date_from: object, date_to: object) -> tuple[dt.date, dt.date]:
+    date_from = as_date(date_from, field="date_from")
+    date_to = as_date(date_to, field="date_to")
     if date_from < local_today():
         raise ServiceError(
             "slot_in_past", _("Für vergangene Tage gibt es keine Termine."), field="date_from"
@@ -532,6 +550,7 @@ def _check_date_range(date_from: dt.date, date_to: dt.date) -> None:
             _("Termine lassen sich höchstens ein Jahr im Voraus anlegen."),
             field="date_to",
         )
+    return date_from, date_to
 
 
 @dataclass(frozen=True)
@@ -570,11 +589,19 @@ def plan_slots(
 
 
 @transaction.atomic
-def slots_generate(*, centre_id: int, date_from: dt.date, date_to: dt.date) -> int:
-    """Create the slots that opening hours and capacities give for a date range.
+def slots_generate(
+    *, centre_id: int, date_from: dt.date, date_to: dt.date, vaccine_id: int | None = None
+) -> int:
+    """Create the slots that opening hours and capacities (all of the centre's, or one
+    vaccine's) give for a date range, and note how far each capacity is generated.
     Idempotent: slots that exist are left as they are. Returns how many were created."""
-    centre = get_centre(centre_id)
-    _check_date_range(date_from, date_to)
+    # The centre row is locked: generations for one centre run one after the other, so
+    # that each counts only the slots it created.
+    centre = get_centre(centre_id, lock=True)
+    date_from, date_to = _check_date_range(date_from, date_to)
+    capacities = centre.capacities.filter(vaccine__active=True)
+    if vaccine_id is not None:
+        capacities = capacities.filter(vaccine=get_vaccine(vaccine_id))
     hours_by_weekday: dict[int, list[tuple[dt.time, dt.time]]] = {}
     for hours in centre.opening_hours.all():
         hours_by_weekday.setdefault(hours.weekday, []).append((hours.opens, hours.closes))
@@ -583,11 +610,7 @@ def slots_generate(*, centre_id: int, date_from: dt.date, date_to: dt.date) -> i
         date_from=date_from,
         date_to=date_to,
         hours_by_weekday=hours_by_weekday,
-        capacities=list(
-            centre.capacities.filter(vaccine__active=True).values_list(
-                "vaccine_id", "slot_minutes", "seats_per_slot"
-            )
-        ),
+        capacities=list(capacities.values_list("vaccine_id", "slot_minutes", "seats_per_slot")),
         is_open=lambda day: centre_is_open_on(centre=centre, bundesland=bundesland, day=day),
     )
     now = timezone.now()
@@ -603,33 +626,38 @@ def slots_generate(*, centre_id: int, date_from: dt.date, date_to: dt.date) -> i
     )
     before = window.count()
     Slot.objects.bulk_create(slots, batch_size=2000, ignore_conflicts=True)
+    capacities.filter(Q(generated_through__isnull=True) | Q(generated_through__lt=date_to)).update(
+        generated_through=date_to
+    )
     return window.count() - before
 
 
 def slots_top_up(*, through: dt.date | None = None, region_ids: list[int] | None = None) -> int:
-    """Generate slots for every active centre up to `through` (default: today plus
-    SLOT_PLANNING_DAYS), from the day after the centre's last slot, so that second doses
-    (up to 12 weeks after the release window) always find slots. Idempotent; each centre
-    is its own transaction (slots_generate). Returns how many slots were created."""
+    """Generate slots for every active centre and vaccine up to `through` (default: today
+    plus SLOT_PLANNING_DAYS), from the day after what was generated for that capacity, so
+    that second doses always find slots and a newly added vaccine gets its slots at once.
+    Hand-made slots (slot_create) do not count as generated. Each centre is its own
+    transaction (slots_generate); the input is checked before any is written. Returns how
+    many slots were created."""
     today = local_today()
-    through = through or today + dt.timedelta(days=settings.SLOT_PLANNING_DAYS)
-    centres = Centre.objects.filter(active=True)
+    through = today + dt.timedelta(days=settings.SLOT_PLANNING_DAYS) if through is None else through
+    _check_date_range(today, through)
+    capacities = CentreCapacity.objects.filter(centre__active=True, vaccine__active=True)
     if region_ids is not None:
-        centres = centres.filter(district__region_id__in=region_ids)
-    last_starts = dict(
-        Slot.objects.filter(centre__in=centres)
-        .values("centre_id")
-        .annotate(last=Max("start"))
-        .values_list("centre_id", "last")
-    )
+        capacities = capacities.filter(centre__district__region_id__in=region_ids)
     created = 0
-    for centre_id in centres.order_by("pk").values_list("pk", flat=True):
-        last = last_starts.get(centre_id)
+    for centre_id, vaccine_id, generated_through in capacities.order_by(
+        "centre_id", "vaccine_id"
+    ).values_list("centre_id", "vaccine_id", "generated_through"):
         date_from = (
-            today if last is None else max(today, timezone.localdate(last) + dt.timedelta(days=1))
+            today
+            if generated_through is None
+            else max(today, generated_through + dt.timedelta(days=1))
         )
         if date_from <= through:
-            created += slots_generate(centre_id=centre_id, date_from=date_from, date_to=through)
+            created += slots_generate(
+                centre_id=centre_id, date_from=date_from, date_to=through, vaccine_id=vaccine_id
+            )
     return created
 
 
@@ -648,27 +676,34 @@ def slot_create(
         raise ServiceError(
             "slot_in_past", _("Dieser Termin liegt in der Vergangenheit."), field="start"
         )
-    if not isinstance(capacity, int) or capacity <= 0:
+    if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity <= 0:
         raise ServiceError(
             "capacity_not_positive", _("Die Kapazität muss größer als null sein."), field="capacity"
         )
     if capacity > 32767:
         raise ServiceError("capacity_too_large", _("Die Kapazität ist zu groß."), field="capacity")
-    if Slot.objects.filter(centre=centre, vaccine=vaccine, start=start).exists():
+    try:
+        with transaction.atomic():
+            return Slot.objects.create(
+                centre=centre, vaccine=vaccine, start=start, capacity=capacity, released=released
+            )
+    except IntegrityError:  # the unique (centre, vaccine, start), also against a parallel create
         raise ServiceError(
             "slot_exists", _("Zu dieser Zeit gibt es schon ein Zeitfenster."), field="start"
-        )
-    return Slot.objects.create(
-        centre=centre, vaccine=vaccine, start=start, capacity=capacity, released=released
-    )
+        ) from None
 
 
 @transaction.atomic
 def slots_release(*, region_id: int | None = None, today: dt.date | None = None) -> int:
     """Rolling release (R12): make every future slot bookable that lies within the
     region's window (today and the next `release_days_ahead` days). Idempotent."""
-    today = today or local_today()
-    regions = Region.objects.all() if region_id is None else Region.objects.filter(pk=region_id)
+    today = local_today() if today is None else as_date(today, field="today")
+    regions = Region.objects.all()
+    if region_id is not None:
+        pk = as_id(region_id, code="unknown_region", message=UNKNOWN_REGION, field="region")
+        regions = regions.filter(pk=pk)
+        if not regions.exists():
+            raise ServiceError("unknown_region", UNKNOWN_REGION, field="region")
     released = 0
     for region in regions:
         horizon = day_start(today + dt.timedelta(days=region.release_days_ahead + 1))

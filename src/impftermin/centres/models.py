@@ -97,6 +97,10 @@ class CentreCapacity(models.Model):
     )
     slot_minutes = models.PositiveSmallIntegerField(_("Zeiteinheit (Minuten)"), default=5)
     seats_per_slot = models.PositiveSmallIntegerField(_("Plätze je Zeiteinheit"))
+    # Set by the slot generation: the daily top-up continues from the day after.
+    generated_through = models.DateField(
+        _("Zeitfenster angelegt bis"), null=True, blank=True, editable=False
+    )
 
     class Meta:
         verbose_name = _("Kapazität")

@@ -2,8 +2,12 @@ import datetime as dt
 from functools import lru_cache
 
 import holidays
+from django.utils.translation import gettext_lazy as _
 
 from impftermin.centres.models import Centre
+from impftermin.core.errors import ServiceError
+from impftermin.core.validation import as_id
+from impftermin.vaccines.models import Vaccine
 
 
 @lru_cache(maxsize=64)
@@ -18,3 +22,31 @@ def is_public_holiday(*, bundesland: str, day: dt.date) -> bool:
 def centre_is_open_on(*, centre: Centre, bundesland: str, day: dt.date) -> bool:
     """Weekends count like any day (R12); public holidays only if the centre opens then."""
     return centre.open_on_public_holidays or not is_public_holiday(bundesland=bundesland, day=day)
+
+
+UNKNOWN_CENTRE = _("Dieses Impfzentrum gibt es nicht.")
+UNKNOWN_VACCINE = _("Diesen Impfstoff gibt es nicht.")
+
+
+def get_centre(centre_id: object, *, lock: bool = False) -> Centre:
+    """The centre (with its district and region), or a clear error. With `lock`, the
+    centre row is locked to the end of the transaction (slot generation per centre)."""
+    pk = as_id(centre_id, code="unknown_centre", message=UNKNOWN_CENTRE, field="centre")
+    centres = Centre.objects.select_related("district__region")
+    if lock:
+        centres = centres.select_for_update(of=("self",))
+    try:
+        return centres.get(pk=pk)
+    except Centre.DoesNotExist:
+        raise ServiceError("unknown_centre", UNKNOWN_CENTRE, field="centre") from None
+
+
+def get_vaccine(vaccine_id: object = None, *, code: str | None = None) -> Vaccine:
+    """The vaccine by id or code, or a clear error; shared by every service taking one."""
+    try:
+        if code is not None:
+            return Vaccine.objects.get(code=code)
+        pk = as_id(vaccine_id, code="unknown_vaccine", message=UNKNOWN_VACCINE, field="vaccine")
+        return Vaccine.objects.get(pk=pk)
+    except (Vaccine.DoesNotExist, TypeError):
+        raise ServiceError("unknown_vaccine", UNKNOWN_VACCINE, field="vaccine") from None

@@ -4,31 +4,9 @@ import itertools
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from impftermin.centres.models import Centre, CentreCapacity, OpeningHours
+from impftermin.centres.models import CentreCapacity, OpeningHours
+from impftermin.centres.selectors import get_centre, get_vaccine
 from impftermin.core.errors import ServiceError
-from impftermin.vaccines.models import Vaccine
-
-
-def get_centre(centre_id: int) -> Centre:
-    """The centre (with its district and region), or a clear error."""
-    try:
-        return Centre.objects.select_related("district__region").get(pk=centre_id)
-    except (Centre.DoesNotExist, ValueError, TypeError):
-        raise ServiceError(
-            "unknown_centre", _("Dieses Impfzentrum gibt es nicht."), field="centre"
-        ) from None
-
-
-def get_vaccine(vaccine_id: int | None = None, *, code: str | None = None) -> Vaccine:
-    """The vaccine by id or code, or a clear error; shared by every service taking one."""
-    try:
-        if code is not None:
-            return Vaccine.objects.get(code=code)
-        return Vaccine.objects.get(pk=vaccine_id)
-    except (Vaccine.DoesNotExist, ValueError, TypeError):
-        raise ServiceError(
-            "unknown_vaccine", _("Diesen Impfstoff gibt es nicht."), field="vaccine"
-        ) from None
 
 
 @transaction.atomic

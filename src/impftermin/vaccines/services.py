@@ -5,7 +5,7 @@ from typing import TypeVar
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from impftermin.centres.services import get_vaccine
+from impftermin.centres.selectors import get_vaccine
 from impftermin.core.errors import ServiceError
 from impftermin.regions.models import District, Region
 from impftermin.vaccines.models import Delivery, DistrictAllocation
