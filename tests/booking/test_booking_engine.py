@@ -9,7 +9,6 @@ from django.utils import timezone
 
 from impftermin.booking import services
 from impftermin.booking.models import (
-    Appointment,
     AppointmentPair,
     AppointmentStatus,
     PairStatus,
@@ -17,16 +16,8 @@ from impftermin.booking.models import (
 )
 from impftermin.booking.selectors import free_pair_options
 from impftermin.core.errors import ServiceError
+from tests.booking.helpers import book, snapshot
 from tests.factories import at, make_district, make_region, make_slot
-
-
-def snapshot():
-    """Everything the engine writes, to show that a refused call changed nothing."""
-    return (
-        sorted(Slot.objects.values_list("id", "booked", "capacity", "released")),
-        sorted(AppointmentPair.objects.values_list("id", "status", "holder")),
-        sorted(Appointment.objects.values_list("id", "status", "slot_id")),
-    )
 
 
 @pytest.fixture
@@ -36,16 +27,6 @@ def pair_slots(world):
     second = make_slot(world.centre, world.biontech, at(26), capacity=2, released=False)
     later_second = make_slot(world.centre, world.biontech, at(33), capacity=2, released=False)
     return first, second, later_second
-
-
-def book(world, holder, first, second=None, **kwargs):
-    return services.pair_book(
-        holder=holder,
-        district_id=world.district.pk,
-        first_slot_id=first.pk,
-        second_slot_id=second.pk if second else None,
-        **kwargs,
-    )
 
 
 def refresh(*slots):

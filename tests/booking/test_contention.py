@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.db import connection, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F
 
 from impftermin.booking import services
 from impftermin.booking.models import (
@@ -24,6 +24,7 @@ from impftermin.booking.models import (
     Slot,
 )
 from impftermin.core.errors import ServiceError
+from tests.booking.helpers import slots_out_of_step
 from tests.factories import at, make_slot
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -48,10 +49,8 @@ def run_concurrently(work: Callable[[int], object], n: int = THREADS) -> list[ob
 
 def assert_invariants(expected_capacity_used: int | None = None) -> None:
     # booked count = seat-holding appointments <= capacity, for every slot
-    mismatched = Slot.objects.annotate(
-        holding=Count("appointments", filter=Q(appointments__status__in=SEAT_HOLDING_STATUSES))
-    ).exclude(booked=F("holding"))
-    assert not mismatched.exists(), list(mismatched.values("id", "booked", "holding"))
+    mismatched = slots_out_of_step()
+    assert not mismatched, mismatched
     assert not Slot.objects.filter(booked__gt=F("capacity")).exists()
     # no holder with two live pairs
     doubles = (

@@ -9,51 +9,20 @@ import time
 
 import pytest
 from django.db import connection, transaction
-from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from impftermin.booking import services
 from impftermin.booking.models import (
-    SEAT_HOLDING_STATUSES,
-    Appointment,
-    AppointmentPair,
     AppointmentStatus,
     Slot,
 )
 from impftermin.booking.selectors import free_pair_options, local_today
 from impftermin.centres.models import OpeningHours
 from impftermin.core.errors import ServiceError
+from tests.booking.helpers import book, slots_out_of_step, snapshot
 from tests.factories import at, make_slot
 
 TZ = timezone.get_default_timezone()
-
-
-def snapshot():
-    return (
-        sorted(Slot.objects.values_list("id", "booked", "capacity", "released")),
-        sorted(AppointmentPair.objects.values_list("id", "status", "holder")),
-        sorted(Appointment.objects.values_list("id", "status", "slot_id")),
-    )
-
-
-def counts_match() -> list:
-    return list(
-        Slot.objects.annotate(
-            holding=Count("appointments", filter=Q(appointments__status__in=SEAT_HOLDING_STATUSES))
-        )
-        .exclude(booked=F("holding"))
-        .values("id", "booked", "holding")
-    )
-
-
-def book(world, holder, first, second=None, **kwargs):
-    return services.pair_book(
-        holder=holder,
-        district_id=world.district.pk,
-        first_slot_id=first.pk,
-        second_slot_id=second.pk if second else None,
-        **kwargs,
-    )
 
 
 def next_dst_change(month: int, not_before: dt.date) -> dt.date:
@@ -385,7 +354,7 @@ def test_rebook_with_the_first_appointment_already_past_frees_only_future_seats(
         pair_id=old.pk, holder="code:A", first_slot_id=new_first.pk, second_slot_id=new_second.pk
     )
     assert result.booked
-    assert counts_match() == []
+    assert slots_out_of_step() == []
     first.refresh_from_db()
     assert first.booked == 1  # the past appointment keeps its seat (and its status)
     assert old.appointments.get(dose=1).status == AppointmentStatus.BOOKED
@@ -399,7 +368,7 @@ def test_cancel_after_the_first_dose_was_given_frees_only_the_second(world):
     Slot.objects.filter(pk=first.pk).update(start=at(-1))
     pair.appointments.filter(dose=1).update(status=AppointmentStatus.VACCINATED)
     services.pair_cancel(pair_id=pair.pk, holder="code:A")
-    assert counts_match() == []
+    assert slots_out_of_step() == []
     first.refresh_from_db()
     second.refresh_from_db()
     assert (first.booked, second.booked) == (1, 0)
@@ -428,7 +397,7 @@ def test_rebook_of_an_at_centre_pair_gets_a_second_when_one_is_free(world):
     pair = new.pairs[0]
     assert not pair.second_dose_at_centre
     assert pair.appointments.get(dose=2).slot_id == new_second.pk
-    assert counts_match() == []
+    assert slots_out_of_step() == []
 
 
 # === PostgreSQL: concurrency ==============================================================
