@@ -122,11 +122,14 @@ def _apply_seat_changes(
                 raise SeatCountError(f"slot {slot_id}: fewer booked than appointments to free")
 
 
-def _seat_returns(appointments: list[Appointment]) -> Counter[int]:
-    returns: Counter[int] = Counter()
-    for appointment in appointments:
-        returns[appointment.slot_id] -= 1
-    return returns
+def _seats_held(appointments: list[Appointment]) -> Counter[int]:
+    """How many seats the appointments hold, per slot."""
+    return Counter(appointment.slot_id for appointment in appointments)
+
+
+def _freeing(appointments: list[Appointment]) -> dict[int, int]:
+    """The seat changes that give the appointments' seats back."""
+    return {slot_id: -held for slot_id, held in _seats_held(appointments).items()}
 
 
 def _mark_cancelled(
@@ -306,7 +309,7 @@ def _book_once(
     now = timezone.now()
     replacing, freed = _lock_pair_to_rebook(rebooking, now) if rebooking else (None, [])
     # A rebook gives back the seats of the old pair: in the same slot they count as free.
-    given_back = Counter(a.slot_id for a in freed)
+    given_back = _seats_held(freed)
     first, second = _load_slots(first_slot_id, second_slot_id)
     _check_bookable(first, now, "first_slot")
     if first.centre.district_id != district_id:
@@ -352,7 +355,7 @@ def _book_once(
     except IntegrityError:
         # The database's one live pair per holder: this person already has one.
         raise ServiceError("holder_has_live_pair", HOLDER_HAS_LIVE_PAIR, field="holders") from None
-    deltas = _seat_returns(freed)
+    deltas = Counter(_freeing(freed))
     deltas[first.pk] += party_size
     if second is not None:
         deltas[second.pk] += party_size
@@ -496,7 +499,7 @@ def pair_cancel(*, pair_id: int, holder: str) -> AppointmentPair:
     pair = _lock_live_pair(pair_id, holder)
     now = timezone.now()
     freed = list(pair.appointments.filter(status=AppointmentStatus.BOOKED, slot__start__gt=now))
-    _apply_seat_changes(dict(_seat_returns(freed)), now)
+    _apply_seat_changes(_freeing(freed), now)
     _mark_cancelled(pair, freed, now)
     return pair
 
