@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "impftermin.vaccines",
     "impftermin.centres",
     "impftermin.booking",
+    "impftermin.notifications",
     "impftermin.demo",
 ]
 
@@ -185,11 +186,13 @@ WHITENOISE_USE_FINDERS = not PRODUCTION
 WHITENOISE_AUTOREFRESH = DEBUG
 
 # E-mail: console in development; SMTP settings from the environment otherwise.
+# Development prints every e-mail and SMS and keeps each as a file in OUTBOX_DIR.
+OUTBOX_DIR = Path(os.environ.get("OUTBOX_DIR", VAR_DIR / "outbox"))
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",
     "django.core.mail.backends.smtp.EmailBackend"
     if PRODUCTION
-    else "django.core.mail.backends.console.EmailBackend",
+    else "impftermin.notifications.transports.ConsoleFileEmailBackend",
 )
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
@@ -198,6 +201,27 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Impftermin <noreply@impftermin.example>")
+
+# SMS: a console-and-file backend for development, an HTTP gateway in production.
+SMS_BACKEND = os.environ.get(
+    "SMS_BACKEND",
+    "impftermin.notifications.transports.HttpGatewaySmsBackend"
+    if PRODUCTION
+    else "impftermin.notifications.transports.ConsoleFileSmsBackend",
+)
+SMS_GATEWAY_URL = os.environ.get("SMS_GATEWAY_URL", "")
+SMS_GATEWAY_TOKEN = os.environ.get("SMS_GATEWAY_TOKEN", "")
+SMS_GATEWAY_BODY = os.environ.get(
+    "SMS_GATEWAY_BODY", '{{"from": "{sender}", "to": "{to}", "text": "{text}"}}'
+)
+SMS_GATEWAY_TIMEOUT = env_int("SMS_GATEWAY_TIMEOUT", 10)
+SMS_SENDER = os.environ.get("SMS_SENDER", "Impftermin")
+if (
+    PRODUCTION
+    and SMS_BACKEND.endswith("HttpGatewaySmsBackend")
+    and not SMS_GATEWAY_URL.startswith("https://")
+):
+    raise ImproperlyConfigured("Production sends SMS through SMS_GATEWAY_URL (https://…).")
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -11,9 +11,8 @@ GOOD_KEY = "k" * 64
 
 
 def start(**env: str) -> subprocess.CompletedProcess:
-    environment = {
-        k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "ALLOWED_HOSTS"}
-    }
+    unset = {"SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "SMS_GATEWAY_URL", "SMS_BACKEND"}
+    environment = {k: v for k, v in os.environ.items() if k not in unset}
     environment |= {"DJANGO_SETTINGS_MODULE": "impftermin.settings"} | env
     return subprocess.run(  # noqa: S603 - our own interpreter and a fixed script
         [sys.executable, "-c", CHECK], env=environment, capture_output=True, text=True, timeout=60
@@ -41,13 +40,27 @@ def test_production_refuses_debug():
 
 
 def test_production_refuses_to_start_without_allowed_hosts():
-    result = start(DJANGO_ENV="production", SECRET_KEY=GOOD_KEY)
+    result = start(DJANGO_ENV="production", SECRET_KEY=GOOD_KEY, SMS_GATEWAY_URL=GATEWAY)
     assert result.returncode != 0
     assert "ALLOWED_HOSTS" in result.stderr
 
 
+GATEWAY = "https://sms.example/send"
+
+
+def test_production_refuses_to_start_without_an_sms_gateway():
+    result = start(DJANGO_ENV="production", ALLOWED_HOSTS="x.example", SECRET_KEY=GOOD_KEY)
+    assert result.returncode != 0
+    assert "SMS_GATEWAY_URL" in result.stderr
+
+
 def test_production_with_its_own_secret_starts_with_secure_cookies():
-    result = start(DJANGO_ENV="production", ALLOWED_HOSTS="impftermin.example", SECRET_KEY=GOOD_KEY)
+    result = start(
+        DJANGO_ENV="production",
+        ALLOWED_HOSTS="impftermin.example",
+        SECRET_KEY=GOOD_KEY,
+        SMS_GATEWAY_URL=GATEWAY,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False", "True"]
 

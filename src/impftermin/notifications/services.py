@@ -1,0 +1,127 @@
+"""The message outbox: every e-mail and SMS goes through here.
+
+`message_send_later` runs inside the transaction of the change that causes the message:
+the message row and its delivery task are written with that change, or not at all. The
+worker runs `message_deliver`, which claims the message with a conditional UPDATE (so a
+message is never sent by two workers), sends it, and on a temporary failure tries again
+later with exponential back-off, until MAX_ATTEMPTS.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from impftermin.core.errors import ServiceError
+from impftermin.core.validation import as_id
+from impftermin.notifications import transports
+from impftermin.notifications.models import MessageChannel, MessageStatus, OutboundMessage
+from impftermin.notifications.tasks import deliver_message
+
+MAX_ATTEMPTS = 12
+FIRST_RETRY = dt.timedelta(seconds=30)
+LONGEST_RETRY = dt.timedelta(hours=1)
+UNKNOWN_MESSAGE = _("Diese Nachricht gibt es nicht.")
+
+
+def retry_delay(attempts: int) -> dt.timedelta:
+    """30 s, 1 min, 2 min, … up to an hour between tries."""
+    return min(FIRST_RETRY * 2 ** max(attempts - 1, 0), LONGEST_RETRY)
+
+
+def message_send_later(
+    *, channel: str, kind: str, recipient: str, body: str, subject: str = ""
+) -> OutboundMessage:
+    """Queue a message; call it inside the transaction of the change that causes it."""
+    if channel not in MessageChannel.values:
+        raise ServiceError("channel_invalid", _("Unbekannter Nachrichtenweg."), field="channel")
+    if not isinstance(recipient, str) or not recipient.strip() or len(recipient) > 254:
+        raise ServiceError(
+            "recipient_invalid", _("Der Empfänger fehlt oder ist ungültig."), field="recipient"
+        )
+    if not isinstance(body, str) or not body.strip():
+        raise ServiceError("body_missing", _("Die Nachricht hat keinen Text."), field="body")
+    with transaction.atomic():
+        message = OutboundMessage.objects.create(
+            channel=channel,
+            kind=kind,
+            recipient=recipient.strip(),
+            subject=subject[:200],
+            body=body,
+        )
+        deliver_message.enqueue(message.pk)
+    return message
+
+
+def message_deliver(*, message_id: int) -> str:
+    """Send one message now, if it is due and nobody else is sending it. Returns what
+    happened: sent, retry, failed or skipped."""
+    now = timezone.now()
+    due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    claimed = OutboundMessage.objects.filter(
+        due, pk=message_id, status=MessageStatus.PENDING
+    ).update(status=MessageStatus.SENDING, attempts=F("attempts") + 1)
+    if not claimed:
+        return "skipped"
+    message = OutboundMessage.objects.get(pk=message_id)
+    try:
+        if message.channel == MessageChannel.EMAIL:
+            transports.send_email(to=message.recipient, subject=message.subject, body=message.body)
+        else:
+            transports.send_sms(to=message.recipient, text=message.body)
+    except transports.PermanentFailure as error:
+        _finish(message, MessageStatus.FAILED, str(error))
+        return "failed"
+    except Exception as error:
+        if message.attempts >= MAX_ATTEMPTS:
+            _finish(message, MessageStatus.FAILED, f"{type(error).__name__}: {error}")
+            return "failed"
+        _retry_later(
+            message, now + retry_delay(message.attempts), f"{type(error).__name__}: {error}"
+        )
+        return "retry"
+    message.status = MessageStatus.SENT
+    message.sent_at = timezone.now()
+    message.last_error = ""
+    message.save(update_fields=["status", "sent_at", "last_error"])
+    return "sent"
+
+
+def _finish(message: OutboundMessage, status: str, error: str) -> None:
+    message.status = status
+    message.last_error = error[:2000]
+    message.save(update_fields=["status", "last_error"])
+
+
+@transaction.atomic
+def _retry_later(message: OutboundMessage, when: dt.datetime, error: str) -> None:
+    message.status = MessageStatus.PENDING
+    message.next_attempt_at = when
+    message.last_error = error[:2000]
+    message.save(update_fields=["status", "next_attempt_at", "last_error"])
+    deliver_message.using(run_after=when).enqueue(message.pk)
+
+
+@transaction.atomic
+def message_retry_now(*, message_id: int) -> OutboundMessage:
+    """An operator's 'try again now' for a waiting or failed message."""
+    pk = as_id(message_id, code="unknown_message", message=UNKNOWN_MESSAGE, field="message")
+    try:
+        message = OutboundMessage.objects.select_for_update().get(pk=pk)
+    except OutboundMessage.DoesNotExist:
+        raise ServiceError("unknown_message", UNKNOWN_MESSAGE, field="message") from None
+    if message.status not in (MessageStatus.PENDING, MessageStatus.FAILED):
+        raise ServiceError(
+            "message_not_retryable",
+            _("Diese Nachricht wird gerade gesendet oder ist schon gesendet."),
+            field="message",
+        )
+    message.status = MessageStatus.PENDING
+    message.next_attempt_at = None
+    message.save(update_fields=["status", "next_attempt_at"])
+    deliver_message.enqueue(message.pk)
+    return message
