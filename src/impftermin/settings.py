@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "impftermin.centres",
     "impftermin.booking",
     "impftermin.notifications",
+    "impftermin.codes",
     "impftermin.demo",
 ]
 

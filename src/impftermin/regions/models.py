@@ -7,6 +7,10 @@ ags_validator = RegexValidator(r"^\d{5}$", _("Der Kreisschlüssel hat genau 5 Zi
 postcode_validator = RegexValidator(r"^\d{5}$", _("Eine Postleitzahl hat genau 5 Ziffern."))
 
 
+# The most SMS PINs a region may allow per mobile number and day (R3); the database holds it.
+MAX_PINS_PER_MOBILE_PER_DAY = 10
+
+
 class BookingMode(models.TextChoices):
     CODES = "codes", _("Vermittlungscodes (wie Westfalen-Lippe)")
     ASSIGNMENT = "assignment", _("Registrierung und Zuweisung (wie Hessen)")
@@ -67,7 +71,7 @@ class Region(models.Model):
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(pins_per_mobile_per_day__gte=1)
+                condition=Q(pins_per_mobile_per_day__gte=1, pins_per_mobile_per_day__lte=MAX_PINS_PER_MOBILE_PER_DAY)
                 & Q(pin_validity_minutes__gte=1)
                 & Q(release_days_ahead__gte=1)
                 & Q(short_notice_days__gte=1),

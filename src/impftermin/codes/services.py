@@ -1,0 +1,195 @@
+"""SMS PIN (R2, R3): a mobile number receives a 6-digit PIN, valid for the region's
+minutes, at most the region's number of PINs per calendar day (Europe/Berlin), at most
+MAX_WRONG_PINS wrong tries. The PIN goes out through the message outbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+import phonenumbers
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils import formats, timezone, translation
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
+
+from impftermin.codes.models import PinRequest
+from impftermin.core.errors import ServiceError
+from impftermin.core.validation import as_id
+from impftermin.notifications.services import message_send_later
+from impftermin.regions.models import BookingMode, Region
+
+MAX_WRONG_PINS = 5
+PIN_DIGITS = 6
+MOBILE_TYPES = {
+    phonenumbers.PhoneNumberType.MOBILE,
+    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+}
+
+
+def keyed_hash(purpose: str, value: str) -> str:
+    """A keyed hash (HMAC-SHA256 with the secret key): what we store instead of secrets
+    that must be found again by value."""
+    key = hashlib.sha256(f"{settings.SECRET_KEY}:{purpose}".encode()).digest()
+    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+
+
+def normalise_mobile(raw: object) -> str:
+    """A mobile number in E.164 (+4915112345678), German or international; else an error."""
+    if not isinstance(raw, str) or not raw.strip() or len(raw) > 40:
+        raise ServiceError(
+            "mobile_invalid", _("Bitte geben Sie eine gültige Mobilnummer an."), field="mobile"
+        )
+    try:
+        number = phonenumbers.parse(raw, "DE")
+    except phonenumbers.NumberParseException:
+        raise ServiceError(
+            "mobile_invalid", _("Bitte geben Sie eine gültige Mobilnummer an."), field="mobile"
+        ) from None
+    if not phonenumbers.is_valid_number(number):
+        raise ServiceError(
+            "mobile_invalid", _("Bitte geben Sie eine gültige Mobilnummer an."), field="mobile"
+        )
+    if phonenumbers.number_type(number) not in MOBILE_TYPES:
+        raise ServiceError(
+            "mobile_not_mobile",
+            _("Die SMS-PIN kann nur an eine Mobilnummer gesendet werden."),
+            field="mobile",
+        )
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+@dataclass(frozen=True)
+class PinSent:
+    token: str  # the flow's handle on this PIN (kept by the browser session or API client)
+    expires_at: dt.datetime
+
+
+def pin_request(*, region_id: int, mobile: str, email: str, language: str = "de") -> PinSent:
+    """Send a PIN to a mobile number (R2), at most the region's number per day (R3)."""
+    pk = as_id(
+        region_id, code="unknown_region", message=_("Diese Region gibt es nicht."), field="region"
+    )
+    region = Region.objects.filter(pk=pk, booking_mode=BookingMode.CODES).first()
+    if region is None:
+        raise ServiceError(
+            "unknown_region", _("In dieser Region gibt es keine Vermittlungscodes."), field="region"
+        )
+    mobile = normalise_mobile(mobile)
+    try:
+        validate_email(email)
+    except (ValidationError, TypeError):
+        raise ServiceError(
+            "email_invalid", _("Bitte geben Sie eine gültige E-Mail-Adresse an."), field="email"
+        ) from None
+    language = language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+    limit = region.pins_per_mobile_per_day
+    today = timezone.localdate()
+    for _attempt in range(limit + 1):
+        issued = PinRequest.objects.filter(mobile=mobile, day=today).count()
+        if issued >= limit:
+            tomorrow = today + dt.timedelta(days=1)
+            raise ServiceError(
+                "pin_limit_reached",
+                ngettext_lazy(
+                    "Für diese Mobilnummer wurde heute schon %(limit)d PIN angefordert. Eine weitere ist ab %(date)s möglich.",
+                    "Für diese Mobilnummer wurden heute schon %(limit)d PINs angefordert. Eine weitere ist ab %(date)s möglich.",
+                    "limit",
+                ),
+                field="mobile",
+                limit=limit,
+                date=formats.date_format(tomorrow, "SHORT_DATE_FORMAT"),
+            )
+        pin = f"{secrets.randbelow(10**PIN_DIGITS):0{PIN_DIGITS}d}"
+        token = secrets.token_urlsafe(32)
+        expires_at = timezone.now() + dt.timedelta(minutes=region.pin_validity_minutes)
+        try:
+            with transaction.atomic():
+                PinRequest.objects.create(
+                    region=region,
+                    mobile=mobile,
+                    day=today,
+                    sequence=issued + 1,  # unique per (mobile, day): a parallel request loses
+                    token_hash=keyed_hash("pin-token", token),
+                    pin_hash=keyed_hash("pin", f"{token}:{pin}"),
+                    email=email,
+                    language=language,
+                    expires_at=expires_at,
+                )
+                with translation.override(language):
+                    text = str(
+                        _(
+                            "Ihre PIN für Impftermin: %(pin)s. Sie gilt %(minutes)d Minuten. Geben Sie sie niemandem weiter."
+                        )
+                        % {"pin": pin, "minutes": region.pin_validity_minutes}
+                    )
+                message_send_later(channel="sms", kind="sms_pin", recipient=mobile, body=text)
+        except IntegrityError:
+            continue  # another request took this sequence number meanwhile: count again
+        return PinSent(token=token, expires_at=expires_at)
+    raise ServiceError("pin_busy", _("Bitte versuchen Sie es gleich noch einmal."), field="mobile")
+
+
+def pin_verify(*, token: str, pin: str) -> PinRequest:
+    """Check a PIN. A wrong one counts (and stays counted); after MAX_WRONG_PINS the PIN is
+    void; an expired one is refused."""
+    if not isinstance(token, str) or not token or len(token) > 100:
+        raise ServiceError("pin_unknown", _("Bitte fordern Sie eine neue PIN an."), field="token")
+    if not isinstance(pin, str):
+        raise ServiceError("pin_format", _("Die PIN hat 6 Ziffern."), field="pin")
+    pin = pin.strip()
+    if len(pin) != PIN_DIGITS or not pin.isascii() or not pin.isdigit():
+        raise ServiceError("pin_format", _("Die PIN hat 6 Ziffern."), field="pin")
+    with transaction.atomic():
+        request = (
+            PinRequest.objects.select_for_update()
+            .filter(token_hash=keyed_hash("pin-token", token))
+            .first()
+        )
+        if request is None:
+            raise ServiceError(
+                "pin_unknown", _("Bitte fordern Sie eine neue PIN an."), field="token"
+            )
+        if request.verified_at is not None:
+            raise ServiceError("pin_used", _("Diese PIN wurde schon verwendet."), field="pin")
+        if request.failed_attempts >= MAX_WRONG_PINS:
+            raise ServiceError(
+                "pin_void",
+                _("Die PIN wurde zu oft falsch eingegeben. Bitte fordern Sie eine neue an."),
+                field="pin",
+            )
+        if timezone.now() > request.expires_at:
+            raise ServiceError(
+                "pin_expired",
+                _("Die PIN ist abgelaufen. Bitte fordern Sie eine neue an."),
+                field="pin",
+            )
+        if hmac.compare_digest(request.pin_hash, keyed_hash("pin", f"{token}:{pin}")):
+            request.verified_at = timezone.now()
+            request.save(update_fields=["verified_at"])
+            return request
+        request.failed_attempts += 1
+        request.save(update_fields=["failed_attempts"])  # committed: the failure counts
+    left = MAX_WRONG_PINS - request.failed_attempts
+    if left <= 0:
+        raise ServiceError(
+            "pin_void",
+            _("Die PIN wurde zu oft falsch eingegeben. Bitte fordern Sie eine neue an."),
+            field="pin",
+        )
+    raise ServiceError(
+        "pin_wrong",
+        ngettext_lazy(
+            "Die PIN ist falsch. Sie haben noch %(left)d Versuch.",
+            "Die PIN ist falsch. Sie haben noch %(left)d Versuche.",
+            "left",
+        ),
+        field="pin",
+        left=left,
+    )
