@@ -203,6 +203,9 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Impftermin <noreply@impftermin.example>")
 
+# The address people reach the site at, for links in e-mails.
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
+
 # SMS: a console-and-file backend for development, an HTTP gateway in production.
 SMS_BACKEND = os.environ.get(
     "SMS_BACKEND",

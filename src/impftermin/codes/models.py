@@ -21,6 +21,8 @@ class PinRequest(models.Model):
     pin_hash = models.CharField(max_length=64, editable=False)
     email = models.EmailField(_("E-Mail-Adresse"))
     language = models.CharField(_("Sprache"), max_length=8, default="de")
+    # A single-dose vaccine (or a recovered person, R27) needs one code, not two.
+    single_dose = models.BooleanField(_("nur eine Impfung"), default=False)
     expires_at = models.DateTimeField(_("gültig bis"))
     failed_attempts = models.PositiveSmallIntegerField(_("Fehlversuche"), default=0)
     verified_at = models.DateTimeField(_("bestätigt am"), null=True, blank=True)
@@ -42,3 +44,69 @@ class PinRequest(models.Model):
 
     def __str__(self) -> str:
         return f"PIN #{self.pk} ({self.day})"
+
+
+class EmailVerification(models.Model):
+    """The single-use, expiring link mailed after a correct PIN (R2)."""
+
+    pin_request = models.OneToOneField(
+        PinRequest,
+        on_delete=models.CASCADE,
+        related_name="email_verification",
+        verbose_name=_("SMS-PIN"),
+    )
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    expires_at = models.DateTimeField(_("gültig bis"))
+    used_at = models.DateTimeField(_("verwendet am"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("E-Mail-Bestätigung")
+        verbose_name_plural = _("E-Mail-Bestätigungen")
+
+    def __str__(self) -> str:
+        return f"#{self.pk}"
+
+
+class CodeSet(models.Model):
+    """One person's booking codes: one per appointment of the pair (R2), or one for a
+    single-dose vaccine. The person's pair is booked under this set (`holder`)."""
+
+    region = models.ForeignKey(
+        Region, on_delete=models.PROTECT, related_name="+", verbose_name=_("Region")
+    )
+    pin_request = models.OneToOneField(
+        PinRequest, on_delete=models.PROTECT, related_name="code_set", verbose_name=_("SMS-PIN")
+    )
+    created_at = models.DateTimeField(_("erstellt am"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("Satz Vermittlungscodes")
+        verbose_name_plural = _("Sätze Vermittlungscodes")
+
+    def __str__(self) -> str:
+        return f"#{self.pk}"
+
+    @property
+    def holder(self) -> str:
+        return f"codes:{self.pk}"
+
+
+class BookingCode(models.Model):
+    """A Vermittlungscode; only its keyed hash is stored."""
+
+    code_set = models.ForeignKey(
+        CodeSet, on_delete=models.CASCADE, related_name="codes", verbose_name=_("Satz")
+    )
+    dose = models.PositiveSmallIntegerField(_("Impfung Nr."), choices=[(1, "1"), (2, "2")])
+    code_hash = models.CharField(max_length=64, unique=True, editable=False)
+
+    class Meta:
+        verbose_name = _("Vermittlungscode")
+        verbose_name_plural = _("Vermittlungscodes")
+        constraints = [
+            models.UniqueConstraint(fields=["code_set", "dose"], name="booking_code_one_per_dose"),
+            models.CheckConstraint(condition=Q(dose__in=[1, 2]), name="booking_code_dose_1_or_2"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} ({self.dose})"

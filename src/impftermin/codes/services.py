@@ -15,11 +15,12 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
-from impftermin.codes.models import PinRequest
+from impftermin.codes.models import BookingCode, CodeSet, EmailVerification, PinRequest
 from impftermin.core.errors import ServiceError
 from impftermin.core.validation import as_id
 from impftermin.notifications.services import message_send_later
@@ -71,7 +72,9 @@ class PinSent:
     expires_at: dt.datetime
 
 
-def pin_request(*, region_id: int, mobile: str, email: str, language: str = "de") -> PinSent:
+def pin_request(
+    *, region_id: int, mobile: str, email: str, language: str = "de", single_dose: bool = False
+) -> PinSent:
     """Send a PIN to a mobile number (R2), at most the region's number per day (R3)."""
     pk = as_id(
         region_id, code="unknown_region", message=_("Diese Region gibt es nicht."), field="region"
@@ -120,6 +123,7 @@ def pin_request(*, region_id: int, mobile: str, email: str, language: str = "de"
                     pin_hash=keyed_hash("pin", f"{token}:{pin}"),
                     email=email,
                     language=language,
+                    single_dose=bool(single_dose),
                     expires_at=expires_at,
                 )
                 with translation.override(language):
@@ -137,8 +141,8 @@ def pin_request(*, region_id: int, mobile: str, email: str, language: str = "de"
 
 
 def pin_verify(*, token: str, pin: str) -> PinRequest:
-    """Check a PIN. A wrong one counts (and stays counted); after MAX_WRONG_PINS the PIN is
-    void; an expired one is refused."""
+    """Check a PIN; when right, mail the e-mail verification link (R2). A wrong one counts
+    (and stays counted); after MAX_WRONG_PINS the PIN is void; an expired one is refused."""
     if not isinstance(token, str) or not token or len(token) > 100:
         raise ServiceError("pin_unknown", _("Bitte fordern Sie eine neue PIN an."), field="token")
     if not isinstance(pin, str):
@@ -173,6 +177,7 @@ def pin_verify(*, token: str, pin: str) -> PinRequest:
         if hmac.compare_digest(request.pin_hash, keyed_hash("pin", f"{token}:{pin}")):
             request.verified_at = timezone.now()
             request.save(update_fields=["verified_at"])
+            _send_verification_link(request)
             return request
         request.failed_attempts += 1
         request.save(update_fields=["failed_attempts"])  # committed: the failure counts
@@ -193,3 +198,123 @@ def pin_verify(*, token: str, pin: str) -> PinRequest:
         field="pin",
         left=left,
     )
+
+
+# --- e-mail verification and booking codes (R2) ---------------------------------------------
+
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L look-alikes
+CODE_LENGTH = 12
+EMAIL_LINK_VALIDITY = dt.timedelta(hours=24)
+
+
+def format_code(code: str) -> str:
+    return "-".join(code[i : i + 4] for i in range(0, CODE_LENGTH, 4))
+
+
+def normalise_code(text: object) -> str:
+    """A booking code as typed: with or without dashes and spaces, in any case."""
+    if not isinstance(text, str) or len(text) > 40:
+        raise ServiceError("code_format", CODE_FORMAT, field="code")
+    code = "".join(text.split()).replace("-", "").upper()
+    if len(code) != CODE_LENGTH or any(c not in CODE_ALPHABET for c in code):
+        raise ServiceError("code_format", CODE_FORMAT, field="code")
+    return code
+
+
+CODE_FORMAT = _("Ein Vermittlungscode hat 12 Zeichen, z. B. ABCD-EFGH-JKMN.")
+LINK_INVALID = _("Dieser Link ist ungültig. Bitte fordern Sie eine neue PIN an.")
+
+
+def _send_verification_link(request: PinRequest) -> None:
+    token = secrets.token_urlsafe(32)
+    EmailVerification.objects.create(
+        pin_request=request,
+        token_hash=keyed_hash("email-link", token),
+        expires_at=timezone.now() + EMAIL_LINK_VALIDITY,
+    )
+    with translation.override(request.language):
+        link = settings.SITE_URL.rstrip("/") + reverse("codes:confirm_email", args=[token])
+        subject = str(_("Bitte bestätigen Sie Ihre E-Mail-Adresse"))
+        body = str(
+            _(
+                "Guten Tag,\n\nbitte bestätigen Sie Ihre E-Mail-Adresse mit diesem Link (gültig 24 Stunden, "
+                "nur einmal verwendbar):\n\n%(link)s\n\nDanach senden wir Ihnen Ihre Vermittlungscodes.\n\n"
+                "Die Impfung ist kostenlos. Niemand von uns wird Sie um Geld bitten."
+            )
+            % {"link": link}
+        )
+    message_send_later(
+        channel="email",
+        kind="email_verification",
+        recipient=request.email,
+        subject=subject,
+        body=body,
+    )
+
+
+def email_link_confirm(*, token: str) -> CodeSet:
+    """Follow the e-mail link (once, in time): create the booking codes — one per
+    appointment of the pair, one for a single dose — and mail them (R2)."""
+    if not isinstance(token, str) or not token or len(token) > 100:
+        raise ServiceError("link_invalid", LINK_INVALID, field="token")
+    with transaction.atomic():
+        verification = (
+            EmailVerification.objects.select_for_update()
+            .select_related("pin_request")
+            .filter(token_hash=keyed_hash("email-link", token))
+            .first()
+        )
+        if verification is None:
+            raise ServiceError("link_invalid", LINK_INVALID, field="token")
+        if verification.used_at is not None:
+            raise ServiceError(
+                "link_used",
+                _(
+                    "Dieser Link wurde schon verwendet. Ihre Codes haben wir Ihnen bereits gesendet."
+                ),
+                field="token",
+            )
+        if timezone.now() > verification.expires_at:
+            raise ServiceError(
+                "link_expired",
+                _("Dieser Link ist abgelaufen. Bitte fordern Sie eine neue PIN an."),
+                field="token",
+            )
+        verification.used_at = timezone.now()
+        verification.save(update_fields=["used_at"])
+        person = verification.pin_request
+        code_set = CodeSet.objects.create(region_id=person.region_id, pin_request=person)
+        codes = []
+        for dose in (1,) if person.single_dose else (1, 2):
+            code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+            BookingCode.objects.create(
+                code_set=code_set, dose=dose, code_hash=keyed_hash("booking-code", code)
+            )
+            codes.append(code)
+        with translation.override(person.language):
+            if len(codes) == 1:
+                lines = str(_("Ihr Vermittlungscode: %(code)s") % {"code": format_code(codes[0])})
+            else:
+                lines = str(
+                    _(
+                        "Vermittlungscode für den 1. Termin: %(first)s\nVermittlungscode für den 2. Termin: %(second)s"
+                    )
+                    % {"first": format_code(codes[0]), "second": format_code(codes[1])}
+                )
+            subject = str(_("Ihre Vermittlungscodes"))
+            body = str(
+                _(
+                    "Guten Tag,\n\n%(codes)s\n\nMit den Codes buchen, prüfen, verschieben und stornieren Sie Ihre "
+                    "Termine. Bewahren Sie sie gut auf und geben Sie sie nicht weiter.\n\n"
+                    "Die Impfung ist kostenlos. Niemand von uns wird Sie um Geld bitten."
+                )
+                % {"codes": lines}
+            )
+        message_send_later(
+            channel="email",
+            kind="booking_codes",
+            recipient=person.email,
+            subject=subject,
+            body=body,
+        )
+    return code_set

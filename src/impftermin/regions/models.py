@@ -71,7 +71,10 @@ class Region(models.Model):
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(pins_per_mobile_per_day__gte=1, pins_per_mobile_per_day__lte=MAX_PINS_PER_MOBILE_PER_DAY)
+                condition=Q(
+                    pins_per_mobile_per_day__gte=1,
+                    pins_per_mobile_per_day__lte=MAX_PINS_PER_MOBILE_PER_DAY,
+                )
                 & Q(pin_validity_minutes__gte=1)
                 & Q(release_days_ahead__gte=1)
                 & Q(short_notice_days__gte=1),
