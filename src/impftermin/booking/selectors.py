@@ -18,7 +18,7 @@ from django.db.models import (
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from impftermin.booking.models import Slot
+from impftermin.booking.models import AppointmentPair, PairStatus, Slot
 from impftermin.centres.selectors import UNKNOWN_VACCINE, get_vaccine
 from impftermin.core.errors import ServiceError
 from impftermin.core.validation import as_date, as_id
@@ -228,3 +228,13 @@ def pair_options(
         )
         for i, c, s, second in rows
     ]
+
+
+def live_pair_for(*, holder: str) -> AppointmentPair | None:
+    """The holder's live (booked) pair with its appointments, or None."""
+    return (
+        AppointmentPair.objects.filter(holder=holder, status=PairStatus.BOOKED)
+        .select_related("centre", "vaccine")
+        .prefetch_related("appointments__slot")
+        .first()
+    )

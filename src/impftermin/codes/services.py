@@ -20,11 +20,21 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
+from impftermin.booking.models import AppointmentPair, PairStatus
+from impftermin.booking.selectors import get_district, live_pair_for
+from impftermin.booking.services import (
+    HOLDER_HAS_LIVE_PAIR,
+    BookingResult,
+    pair_book,
+    pair_cancel,
+    pair_rebook,
+    pairs_book_adjacent,
+)
 from impftermin.codes.models import BookingCode, CodeSet, EmailVerification, PinRequest
 from impftermin.core.errors import ServiceError
 from impftermin.core.validation import as_id
 from impftermin.notifications.services import message_send_later
-from impftermin.regions.models import BookingMode, Region
+from impftermin.regions.models import BookingMode, District, Region
 
 MAX_WRONG_PINS = 5
 PIN_DIGITS = 6
@@ -318,3 +328,112 @@ def email_link_confirm(*, token: str) -> CodeSet:
             body=body,
         )
     return code_set
+
+
+# --- booking with codes (R4, R7, R10) ---------------------------------------------------------
+
+UNKNOWN_CODE = _("Diesen Vermittlungscode kennen wir nicht. Bitte prüfen Sie ihn.")
+
+
+def code_set_for(code: object) -> CodeSet:
+    """The person behind a booking code; either of their codes will do (R4)."""
+    found = (
+        BookingCode.objects.filter(code_hash=keyed_hash("booking-code", normalise_code(code)))
+        .select_related("code_set")
+        .first()
+    )
+    if found is None:
+        raise ServiceError("code_unknown", UNKNOWN_CODE, field="code")
+    return found.code_set
+
+
+def _check_can_book(code_sets: list[CodeSet], district_id: object) -> District:
+    """Say plainly when a person already has a booking (the engine's unique index still
+    decides a race), and keep the booking in the codes' region (R9)."""
+    if AppointmentPair.objects.filter(
+        holder__in=[s.holder for s in code_sets], status=PairStatus.BOOKED
+    ).exists():
+        raise ServiceError("holder_has_live_pair", HOLDER_HAS_LIVE_PAIR, field="code")
+    return get_district(district_id, region_id=code_sets[0].region_id)
+
+
+def code_book_pair(
+    *,
+    code: str,
+    district_id: int,
+    first_slot_id: int,
+    second_slot_id: int | None = None,
+    allow_first_only: bool = False,
+    channel: str = "online",
+) -> BookingResult:
+    """Book the pair of the person a code belongs to, in their district (R9, R12)."""
+    code_set = code_set_for(code)
+    district = _check_can_book([code_set], district_id)
+    return pair_book(
+        holder=code_set.holder,
+        district_id=district.pk,
+        first_slot_id=first_slot_id,
+        second_slot_id=second_slot_id,
+        allow_first_only=allow_first_only,
+        channel=channel,
+    )
+
+
+def codes_book_adjacent(
+    *,
+    codes: list[str],
+    district_id: int,
+    first_slot_id: int,
+    second_slot_id: int | None = None,
+    channel: str = "online",
+) -> BookingResult:
+    """Couples and households: one code per person, pairs side by side (R7)."""
+    if not isinstance(codes, list | tuple) or not codes:
+        raise ServiceError("code_format", CODE_FORMAT, field="codes")
+    code_sets = [code_set_for(code) for code in codes]
+    if len({s.pk for s in code_sets}) != len(code_sets):
+        raise ServiceError(
+            "code_repeated", _("Jede Person kann nur einmal gebucht werden."), field="codes"
+        )
+    district = _check_can_book(code_sets, district_id)
+    return pairs_book_adjacent(
+        holders=[s.holder for s in code_sets],
+        district_id=district.pk,
+        first_slot_id=first_slot_id,
+        second_slot_id=second_slot_id,
+        channel=channel,
+    )
+
+
+def code_booking(*, code: str) -> AppointmentPair | None:
+    """'Prüfung Terminreservierung' (R10): the person's booked pair, if any."""
+    return live_pair_for(holder=code_set_for(code).holder)
+
+
+def _live_pair_of(code_set: CodeSet) -> AppointmentPair:
+    pair = live_pair_for(holder=code_set.holder)
+    if pair is None:
+        raise ServiceError(
+            "no_booking", _("Mit diesem Code ist kein Termin gebucht."), field="code"
+        )
+    return pair
+
+
+def code_rebook(
+    *, code: str, first_slot_id: int, second_slot_id: int | None = None
+) -> BookingResult:
+    """Move the person's pair (R4: with the code); the new pair is claimed before the old
+    one is given up."""
+    code_set = code_set_for(code)
+    return pair_rebook(
+        pair_id=_live_pair_of(code_set).pk,
+        holder=code_set.holder,
+        first_slot_id=first_slot_id,
+        second_slot_id=second_slot_id,
+    )
+
+
+def code_cancel(*, code: str) -> AppointmentPair:
+    """Cancel the person's pair (R4); the seats are free at once."""
+    code_set = code_set_for(code)
+    return pair_cancel(pair_id=_live_pair_of(code_set).pk, holder=code_set.holder)
