@@ -11,7 +11,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/impftermin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help install gettext run migrate demo test test-fast bench lint format messages lock audit clean
+.PHONY: help install frontend gettext run migrate demo test test-fast bench lint format messages lock audit clean
 
 help:
 	@echo "make run    install, migrate, load demo data, serve on http://$(HOST):$(PORT)/ with the worker"
@@ -33,6 +33,16 @@ $(STAMP):
 
 install: $(STAMP)
 
+# Front-end packages from the npm registry, exactly as locked in package-lock.json.
+FRONTEND_STAMP := node_modules/.installed-$(shell cat package.json package-lock.json | cksum | cut -d' ' -f1)
+$(FRONTEND_STAMP):
+	@command -v npm >/dev/null || { echo "npm is needed for the KERN UX styles: apt-get install npm"; exit 1; }
+	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	rm -f node_modules/.installed-*
+	touch $@
+
+frontend: $(FRONTEND_STAMP)
+
 migrate: install
 	@mkdir -p var
 	$(MANAGE) migrate --no-input -v 0
@@ -41,7 +51,7 @@ demo: migrate
 	$(MANAGE) load_demo_data
 
 # One Ctrl-C (SIGINT to the process group) stops the server, the worker and the scheduler.
-run: demo
+run: frontend demo
 	@$(MANAGE) collectstatic --no-input -v 0
 	@$(MANAGE) demo_info --url "http://$(HOST):$(PORT)/"
 	@trap 'kill 0' INT TERM EXIT; \
@@ -59,7 +69,7 @@ gettext:
 	    apt-get update -qq && apt-get install -y -qq gettext >/dev/null; \
 	  else echo "GNU gettext is missing: apt-get install gettext (translation checks will skip)"; fi; }
 
-test: install gettext
+test: install gettext frontend
 	@mkdir -p var
 	$(BIN)/pytest
 

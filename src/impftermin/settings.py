@@ -173,6 +173,10 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+# The KERN UX design system (npm @kern-ux/native, installed by `make frontend`): plain CSS
+# and fonts, served from our own host under static/kern/ (no third-party requests).
+KERN_DIST = PROJECT_DIR / "node_modules" / "@kern-ux" / "native" / "dist"
+STATICFILES_DIRS = [("kern", KERN_DIST)] if KERN_DIST.is_dir() else []
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

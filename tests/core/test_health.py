@@ -37,3 +37,14 @@ def test_start_page_lists_the_regions(client):
     assert response.status_code == 200
     assert "Hessen" in response.content.decode()
     assert '<html lang="de">' in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_pages_use_kern_ux_served_from_our_own_host(client):
+    page = client.get("/").content.decode()
+    assert '/static/kern/kern.min.css"' in page and "https://" not in page.split("<body")[0]
+    stylesheet = client.get("/static/kern/kern.min.css")
+    assert stylesheet.status_code == 200
+    assert b".kern-btn" in b"".join(stylesheet.streaming_content)
+    font_css = b"".join(client.get("/static/kern/fonts/fira-sans.css").streaming_content)
+    assert b"woff2" in font_css and b"http" not in font_css
