@@ -19,7 +19,7 @@ from impftermin.codes.services import (
 from impftermin.core.errors import ServiceError
 from impftermin.notifications.models import OutboundMessage
 from impftermin.regions.models import BookingMode
-from tests.codes.test_sms_pin import pin_from_sms
+from tests.codes.helpers import pin_from_sms
 from tests.factories import make_region
 
 CODE = re.compile(r"\b[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}\b")

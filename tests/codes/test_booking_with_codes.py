@@ -18,7 +18,7 @@ from impftermin.codes.services import (
 from impftermin.core.errors import ServiceError
 from impftermin.notifications.models import OutboundMessage
 from impftermin.regions.selectors import districts_for_postcode
-from tests.codes.test_sms_pin import pin_from_sms
+from tests.codes.helpers import pin_from_sms
 from tests.factories import at, make_district, make_postcode, make_region, make_slot
 
 

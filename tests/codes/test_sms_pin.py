@@ -14,6 +14,7 @@ from impftermin.codes.services import keyed_hash, normalise_mobile, pin_request,
 from impftermin.core.errors import ServiceError
 from impftermin.notifications.models import OutboundMessage
 from impftermin.regions.models import BookingMode
+from tests.codes.helpers import pin_from_sms
 from tests.factories import make_region
 
 MOBILE = "+4915112345678"
@@ -26,14 +27,6 @@ def region(db):
 
 def request_pin(region, mobile="0151 12345678", email="person@example.org", **kwargs):
     return pin_request(region_id=region.pk, mobile=mobile, email=email, **kwargs)
-
-
-def pin_from_sms() -> str:
-    """The PIN as the person reads it from the SMS (the newest in the outbox)."""
-    text = OutboundMessage.objects.filter(kind="sms_pin").latest("id").body
-    return next(
-        word for word in text.replace(".", " ").split() if word.isdigit() and len(word) == 6
-    )
 
 
 def test_R2_pin_is_sent_by_sms_and_only_its_hash_is_stored(region):

@@ -230,6 +230,11 @@ def pair_options(
     ]
 
 
+def any_live_pair(*, holders: list[str]) -> bool:
+    """Whether any of these holders has a booked pair."""
+    return AppointmentPair.objects.filter(holder__in=holders, status=PairStatus.BOOKED).exists()
+
+
 def live_pair_for(*, holder: str) -> AppointmentPair | None:
     """The holder's live (booked) pair with its appointments, or None."""
     return (

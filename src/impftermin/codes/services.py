@@ -20,8 +20,8 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
-from impftermin.booking.models import AppointmentPair, PairStatus
-from impftermin.booking.selectors import get_district, live_pair_for
+from impftermin.booking.models import AppointmentPair
+from impftermin.booking.selectors import any_live_pair, get_district, live_pair_for
 from impftermin.booking.services import (
     HOLDER_HAS_LIVE_PAIR,
     BookingResult,
@@ -350,9 +350,7 @@ def code_set_for(code: object) -> CodeSet:
 def _check_can_book(code_sets: list[CodeSet], district_id: object) -> District:
     """Say plainly when a person already has a booking (the engine's unique index still
     decides a race), and keep the booking in the codes' region (R9)."""
-    if AppointmentPair.objects.filter(
-        holder__in=[s.holder for s in code_sets], status=PairStatus.BOOKED
-    ).exists():
+    if any_live_pair(holders=[s.holder for s in code_sets]):
         raise ServiceError("holder_has_live_pair", HOLDER_HAS_LIVE_PAIR, field="code")
     return get_district(district_id, region_id=code_sets[0].region_id)
 
