@@ -30,3 +30,14 @@ def world(db):
     from tests import factories
 
     return factories.make_world()
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language: a request in English must not leave
+    English active for the next test (texts and dates are formatted in the active one)."""
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)

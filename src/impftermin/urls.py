@@ -12,6 +12,6 @@ urlpatterns = [
 urlpatterns += i18n_patterns(
     path("", core_views.home, name="home"),
     path("admin/", admin.site.urls),
-    path("codes/", include("impftermin.codes.urls")),
+    path("termin/", include("impftermin.codes.urls")),
     prefix_default_language=False,
 )

@@ -50,13 +50,13 @@ def test_R2_correct_pin_mails_a_verification_link(region):
     verified(region)
     mail = OutboundMessage.objects.get(kind="email_verification")
     assert mail.recipient == "person@example.org" and mail.channel == "email"
-    assert "/codes/email-bestaetigen/" in link_from_mail()
+    assert "/termin/email-bestaetigen/" in link_from_mail()
     assert "kostenlos" in mail.body  # R26: the service is free
 
 
 def test_R2_link_in_english_for_an_english_request(region):
     verified(region, language="en")
-    assert "/en/codes/" in link_from_mail()
+    assert "/en/termin/" in link_from_mail()
 
 
 def test_R2_following_the_link_mails_two_codes_for_a_pair(region, client):
@@ -103,7 +103,7 @@ def test_R2_expired_link_is_refused(region, client):
 
 @pytest.mark.parametrize("token", ["nonsense", "x" * 150], ids=["unknown", "too-long"])
 def test_R2_unknown_link_is_refused(db, client, token):
-    response = client.post(f"/codes/email-bestaetigen/{token}/")
+    response = client.post(f"/termin/email-bestaetigen/{token}/")
     assert response.status_code == 404
     assert "ungültig" in response.content.decode()
 

@@ -332,7 +332,7 @@ def test_start_page_in_english(client, region):
     page = response.content.decode()
     assert '<html lang="en">' in page
     assert "Vaccination appointments in your region" in page
-    assert "Choose your region." in page
+    assert "Enter your postcode or choose your region." in page
     assert "Booking codes (as in Westfalen-Lippe)" in page
     assert "2 districts" in page
     assert "1 vaccination centre" in page

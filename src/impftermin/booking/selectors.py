@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db.models import (
+    Count,
     DateTimeField,
     ExpressionWrapper,
     F,
@@ -15,6 +16,7 @@ from django.db.models import (
     Subquery,
     Value,
 )
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -134,9 +136,11 @@ def free_pair_options(
     party_size: int = 1,
     region_id: int | None = None,
     limit: int = 20,
+    require_second: bool = True,
 ) -> list[PairOption]:
     """Free first-dose slots in the person's own district (R9) from `date_from` to
-    `date_to` (inclusive) that have a free second-dose slot inside the interval."""
+    `date_to` (inclusive) that have a free second-dose slot inside the interval; with
+    `require_second=False` also those without one (R6: the second is given at the centre)."""
     district = get_district(district_id, region_id=region_id)
     vaccine = get_vaccine(vaccine_id)
     if not vaccine.active:
@@ -165,7 +169,58 @@ def free_pair_options(
         date_to=date_to,
         party_size=party_size,
         limit=limit,
+        require_second=require_second,
     )
+
+
+def _first_dose_slots(
+    district_id: int, vaccine: Vaccine, date_from: dt.date, date_to: dt.date, party_size: int
+) -> QuerySet[Slot]:
+    return free_seats(
+        Slot.objects.filter(
+            centre__district_id=district_id,
+            centre__active=True,
+            vaccine=vaccine,
+            start__gt=max(timezone.now(), day_start(date_from)),
+            start__lt=day_start(date_to + dt.timedelta(days=1)),
+        ),
+        party_size,
+    )
+
+
+def _with_second_dose(firsts: QuerySet[Slot], vaccine: Vaccine, party_size: int) -> QuerySet[Slot]:
+    """Each first-dose slot with the earliest free second-dose slot for it (`second_id`)."""
+    seconds = second_dose_slots(
+        centre_id=OuterRef("centre_id"),
+        vaccine=vaccine,
+        first_start=OuterRef("start"),
+        party_size=party_size,
+    )
+    return firsts.annotate(second_id=Subquery(seconds.values("id")[:1]))
+
+
+def free_days(
+    *,
+    district_id: int,
+    vaccine: Vaccine,
+    date_from: dt.date,
+    date_to: dt.date,
+    party_size: int = 1,
+    require_second: bool = True,
+) -> list[tuple[dt.date, int]]:
+    """The days with bookable first-dose slots in the district, with how many (for a
+    calendar by day); the same rule as pair_options."""
+    firsts = _first_dose_slots(district_id, vaccine, date_from, date_to, party_size)
+    if vaccine.doses == 2 and require_second:
+        firsts = _with_second_dose(firsts, vaccine, party_size).filter(second_id__isnull=False)
+    rows = (
+        firsts.annotate(day=TruncDate("start", tzinfo=timezone.get_default_timezone()))
+        .order_by()
+        .values("day")
+        .annotate(count=Count("id"))
+        .order_by("day")
+    )
+    return [(row["day"], row["count"]) for row in rows]
 
 
 def pair_options(
@@ -176,19 +231,13 @@ def pair_options(
     date_to: dt.date,
     party_size: int,
     limit: int,
+    require_second: bool = True,
 ) -> list[PairOption]:
     """free_pair_options for arguments already checked (the booking engine's own use)."""
     limit = max(1, min(int(limit), 200))
-    firsts = free_seats(
-        Slot.objects.filter(
-            centre__district_id=district_id,
-            centre__active=True,
-            vaccine=vaccine,
-            start__gt=max(timezone.now(), day_start(date_from)),
-            start__lt=day_start(date_to + dt.timedelta(days=1)),
-        ),
-        party_size,
-    ).order_by("start", "id")
+    firsts = _first_dose_slots(district_id, vaccine, date_from, date_to, party_size).order_by(
+        "start", "id"
+    )
 
     if vaccine.doses == 1:
         return [
@@ -203,19 +252,12 @@ def pair_options(
             for i, c, s in firsts.values_list("id", "centre_id", "start")[:limit]
         ]
 
-    seconds = second_dose_slots(
-        centre_id=OuterRef("centre_id"),
-        vaccine=vaccine,
-        first_start=OuterRef("start"),
-        party_size=party_size,
-    )
-    rows = list(
-        firsts.annotate(second_id=Subquery(seconds.values("id")[:1]))
-        .filter(second_id__isnull=False)
-        .values_list("id", "centre_id", "start", "second_id")[:limit]
-    )
+    firsts = _with_second_dose(firsts, vaccine, party_size)
+    if require_second:
+        firsts = firsts.filter(second_id__isnull=False)
+    rows = list(firsts.values_list("id", "centre_id", "start", "second_id")[:limit])
     second_starts = dict(
-        Slot.objects.filter(pk__in=[r[3] for r in rows]).values_list("id", "start")
+        Slot.objects.filter(pk__in=[r[3] for r in rows if r[3]]).values_list("id", "start")
     )
     return [
         PairOption(
@@ -224,7 +266,7 @@ def pair_options(
             first_slot_id=i,
             first_start=s,
             second_slot_id=second,
-            second_start=second_starts[second],
+            second_start=second_starts.get(second),
         )
         for i, c, s, second in rows
     ]

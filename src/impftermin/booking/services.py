@@ -72,6 +72,11 @@ class BookingResult:
         return bool(self.pairs)
 
 
+# Called inside the booking's transaction with the new pairs (and the pair they replace, on
+# a rebook): the place for the caller's own writes, such as the confirmation mail, which must
+# be written with the booking or not at all.
+OnBooked = Callable[[list[AppointmentPair], "AppointmentPair | None"], None]
+
 HOLDER_HAS_LIVE_PAIR = _(
     "Für diese Person ist bereits ein Terminpaar gebucht. Sie können es umbuchen oder stornieren."
 )
@@ -303,6 +308,7 @@ def _book_once(
     allow_first_only: bool,
     channel: str,
     rebooking: _Rebooking | None,
+    on_booked: OnBooked | None,
 ) -> list[AppointmentPair]:
     """One attempt, inside the caller's transaction: validate, write the rows, claim the
     seats. Raises ServiceError for bad input, _NoPair when no pair could be had."""
@@ -368,6 +374,8 @@ def _book_once(
     if replacing is not None:
         replacing.replaced_by = pairs[0]
         replacing.save(update_fields=["replaced_by"])
+    if on_booked is not None:
+        on_booked(pairs, replacing)
     return pairs
 
 
@@ -380,6 +388,7 @@ def _book(
     allow_first_only: bool,
     channel: str,
     rebooking: _Rebooking | None = None,
+    on_booked: OnBooked | None = None,
 ) -> BookingResult:
     """Book pairs for all holders in one first-dose slot and one second-dose slot; all or
     nothing. Each attempt is one transaction (see the module's locking discipline)."""
@@ -399,6 +408,7 @@ def _book(
                     allow_first_only=allow_first_only,
                     channel=channel,
                     rebooking=rebooking,
+                    on_booked=on_booked,
                 )
             return BookingResult(pairs=pairs)
         except _NoPair as no_pair:
@@ -455,6 +465,7 @@ def pair_book(
     second_slot_id: int | None = None,
     allow_first_only: bool = False,
     channel: str = Channel.ONLINE,
+    on_booked: OnBooked | None = None,
 ) -> BookingResult:
     """Book a pair for one person: both appointments or neither.
 
@@ -470,6 +481,7 @@ def pair_book(
         second_slot_id=second_slot_id,
         allow_first_only=allow_first_only,
         channel=channel,
+        on_booked=on_booked,
     )
 
 
@@ -480,6 +492,7 @@ def pairs_book_adjacent(
     first_slot_id: int,
     second_slot_id: int | None = None,
     channel: str = Channel.ONLINE,
+    on_booked: OnBooked | None = None,
 ) -> BookingResult:
     """Book pairs for a couple or household side by side: the same times at the same
     centre for everyone (R7), or for no one."""
@@ -490,6 +503,7 @@ def pairs_book_adjacent(
         second_slot_id=second_slot_id,
         allow_first_only=False,
         channel=channel,
+        on_booked=on_booked,
     )
 
 
@@ -511,6 +525,7 @@ def pair_rebook(
     first_slot_id: int,
     second_slot_id: int | None = None,
     channel: str = Channel.ONLINE,
+    on_booked: OnBooked | None = None,
 ) -> BookingResult:
     """Move a live pair to new slots in its district (until the region's cut-off, R20).
     The new seats are claimed in the same transaction that frees the old ones, so a rebook
@@ -530,6 +545,7 @@ def pair_rebook(
         allow_first_only=False,
         channel=channel,
         rebooking=_Rebooking(pair_id=pair_id, holder=holder),
+        on_booked=on_booked,
     )
 
 

@@ -50,3 +50,16 @@ def get_vaccine(vaccine_id: object = None, *, code: str | None = None) -> Vaccin
         return Vaccine.objects.get(pk=pk)
     except (Vaccine.DoesNotExist, TypeError):
         raise ServiceError("unknown_vaccine", UNKNOWN_VACCINE, field="vaccine") from None
+
+
+def vaccines_offered(*, district_id: int) -> list[Vaccine]:
+    """The active vaccines that an active centre of the district vaccinates with."""
+    return list(
+        Vaccine.objects.filter(
+            active=True,
+            centre_capacities__centre__district_id=district_id,
+            centre_capacities__centre__active=True,
+        )
+        .distinct()
+        .order_by("code")
+    )

@@ -21,6 +21,15 @@ class PinRequest(models.Model):
     pin_hash = models.CharField(max_length=64, editable=False)
     email = models.EmailField(_("E-Mail-Adresse"))
     language = models.CharField(_("Sprache"), max_length=8, default="de")
+    # The vaccine the person chose after the eligibility check; their codes book it.
+    vaccine = models.ForeignKey(
+        "vaccines.Vaccine",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("Impfstoff"),
+    )
     # A single-dose vaccine (or a recovered person, R27) needs one code, not two.
     single_dose = models.BooleanField(_("nur eine Impfung"), default=False)
     expires_at = models.DateTimeField(_("gültig bis"))

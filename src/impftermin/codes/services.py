@@ -30,11 +30,14 @@ from impftermin.booking.services import (
     pair_rebook,
     pairs_book_adjacent,
 )
+from impftermin.centres.selectors import UNKNOWN_VACCINE, get_vaccine
+from impftermin.codes.messages import send_booking_confirmation, send_cancellation
 from impftermin.codes.models import BookingCode, CodeSet, EmailVerification, PinRequest
 from impftermin.core.errors import ServiceError
 from impftermin.core.validation import as_id
 from impftermin.notifications.services import message_send_later
 from impftermin.regions.models import BookingMode, District, Region
+from impftermin.vaccines.models import Vaccine
 
 MAX_WRONG_PINS = 5
 PIN_DIGITS = 6
@@ -83,9 +86,16 @@ class PinSent:
 
 
 def pin_request(
-    *, region_id: int, mobile: str, email: str, language: str = "de", single_dose: bool = False
+    *,
+    region_id: int,
+    mobile: str,
+    email: str,
+    language: str = "de",
+    vaccine_id: int | None = None,
+    single_dose: bool = False,
 ) -> PinSent:
-    """Send a PIN to a mobile number (R2), at most the region's number per day (R3)."""
+    """Send a PIN to a mobile number (R2), at most the region's number per day (R3). The
+    chosen vaccine (after the eligibility check) decides one code or two."""
     pk = as_id(
         region_id, code="unknown_region", message=_("Diese Region gibt es nicht."), field="region"
     )
@@ -102,6 +112,12 @@ def pin_request(
             "email_invalid", _("Bitte geben Sie eine gültige E-Mail-Adresse an."), field="email"
         ) from None
     language = language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+    vaccine = None
+    if vaccine_id is not None:
+        vaccine = get_vaccine(vaccine_id)
+        if not vaccine.active:
+            raise ServiceError("unknown_vaccine", UNKNOWN_VACCINE, field="vaccine")
+        single_dose = single_dose or vaccine.doses == 1
     limit = region.pins_per_mobile_per_day
     today = timezone.localdate()
     for _attempt in range(limit + 1):
@@ -133,6 +149,7 @@ def pin_request(
                     pin_hash=keyed_hash("pin", f"{token}:{pin}"),
                     email=email,
                     language=language,
+                    vaccine=vaccine,
                     single_dose=bool(single_dose),
                     expires_at=expires_at,
                 )
@@ -248,8 +265,7 @@ def _send_verification_link(request: PinRequest) -> None:
         body = str(
             _(
                 "Guten Tag,\n\nbitte bestätigen Sie Ihre E-Mail-Adresse mit diesem Link (gültig 24 Stunden, "
-                "nur einmal verwendbar):\n\n%(link)s\n\nDanach senden wir Ihnen Ihre Vermittlungscodes.\n\n"
-                "Die Impfung ist kostenlos. Niemand von uns wird Sie um Geld bitten."
+                "nur einmal verwendbar):\n\n%(link)s\n\nDanach senden wir Ihnen Ihre Vermittlungscodes."
             )
             % {"link": link}
         )
@@ -259,6 +275,7 @@ def _send_verification_link(request: PinRequest) -> None:
         recipient=request.email,
         subject=subject,
         body=body,
+        language=request.language,
     )
 
 
@@ -315,8 +332,7 @@ def email_link_confirm(*, token: str) -> CodeSet:
             body = str(
                 _(
                     "Guten Tag,\n\n%(codes)s\n\nMit den Codes buchen, prüfen, verschieben und stornieren Sie Ihre "
-                    "Termine. Bewahren Sie sie gut auf und geben Sie sie nicht weiter.\n\n"
-                    "Die Impfung ist kostenlos. Niemand von uns wird Sie um Geld bitten."
+                    "Termine. Bewahren Sie sie gut auf und geben Sie sie nicht weiter."
                 )
                 % {"codes": lines}
             )
@@ -326,6 +342,7 @@ def email_link_confirm(*, token: str) -> CodeSet:
             recipient=person.email,
             subject=subject,
             body=body,
+            language=person.language,
         )
     return code_set
 
@@ -339,7 +356,7 @@ def code_set_for(code: object) -> CodeSet:
     """The person behind a booking code; either of their codes will do (R4)."""
     found = (
         BookingCode.objects.filter(code_hash=keyed_hash("booking-code", normalise_code(code)))
-        .select_related("code_set")
+        .select_related("code_set__pin_request__vaccine")
         .first()
     )
     if found is None:
@@ -374,6 +391,9 @@ def code_book_pair(
         second_slot_id=second_slot_id,
         allow_first_only=allow_first_only,
         channel=channel,
+        on_booked=lambda pairs, _replaced: send_booking_confirmation(
+            code_set.pin_request, pairs[0]
+        ),
     )
 
 
@@ -394,12 +414,18 @@ def codes_book_adjacent(
             "code_repeated", _("Jede Person kann nur einmal gebucht werden."), field="codes"
         )
     district = _check_can_book(code_sets, district_id)
+
+    def confirm(pairs: list[AppointmentPair], _replaced: AppointmentPair | None) -> None:
+        for code_set, pair in zip(code_sets, pairs, strict=True):
+            send_booking_confirmation(code_set.pin_request, pair)
+
     return pairs_book_adjacent(
         holders=[s.holder for s in code_sets],
         district_id=district.pk,
         first_slot_id=first_slot_id,
         second_slot_id=second_slot_id,
         channel=channel,
+        on_booked=confirm,
     )
 
 
@@ -428,10 +454,43 @@ def code_rebook(
         holder=code_set.holder,
         first_slot_id=first_slot_id,
         second_slot_id=second_slot_id,
+        on_booked=lambda pairs, _replaced: send_booking_confirmation(
+            code_set.pin_request, pairs[0], rebooked=True
+        ),
     )
 
 
 def code_cancel(*, code: str) -> AppointmentPair:
-    """Cancel the person's pair (R4); the seats are free at once."""
+    """Cancel the person's pair (R4); the seats are free at once, and the person gets a
+    confirmation by e-mail (written in the same transaction)."""
     code_set = code_set_for(code)
-    return pair_cancel(pair_id=_live_pair_of(code_set).pk, holder=code_set.holder)
+    with transaction.atomic():
+        pair = pair_cancel(pair_id=_live_pair_of(code_set).pk, holder=code_set.holder)
+        send_cancellation(code_set.pin_request, pair)
+    return pair
+
+
+def booking_party(*, code_sets: list[CodeSet]) -> Vaccine | None:
+    """Check that these people can book together (R7): each once, all of one region and
+    one vaccine, none with a booking yet. Returns their vaccine (None: not chosen)."""
+    if len({s.pk for s in code_sets}) != len(code_sets):
+        raise ServiceError(
+            "code_repeated", _("Jede Person kann nur einmal gebucht werden."), field="codes"
+        )
+    if len({s.region_id for s in code_sets}) > 1:
+        raise ServiceError(
+            "codes_other_region",
+            _("Gemeinsam buchen können nur Personen derselben Region."),
+            field="codes",
+        )
+    vaccines = {s.pin_request.vaccine_id for s in code_sets}
+    doses = {s.pin_request.single_dose for s in code_sets}
+    if len(vaccines) > 1 or len(doses) > 1:
+        raise ServiceError(
+            "codes_other_vaccine",
+            _("Gemeinsam buchen können nur Personen mit demselben Impfstoff."),
+            field="codes",
+        )
+    if any_live_pair(holders=[s.holder for s in code_sets]):
+        raise ServiceError("holder_has_live_pair", HOLDER_HAS_LIVE_PAIR, field="codes")
+    return code_sets[0].pin_request.vaccine

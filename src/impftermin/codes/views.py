@@ -1,13 +1,217 @@
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods
+"""The citizen's pages for a region in codes mode (the Westfalen-Lippe way): postcode →
+eligibility → mobile number and SMS PIN → e-mail link → booking codes → book by day →
+confirmation; and check, rebook, cancel with a code. Server-rendered, no JavaScript.
 
-from impftermin.codes.services import email_link_confirm
+The views stay thin: forms check the shape, the services decide. The flow's state lives
+in the server-side session: the PIN's token (never the PIN) and, while booking, the codes
+typed in (they expire with the session, after an hour)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+
+from impftermin.booking.selectors import (
+    PairOption,
+    free_days,
+    get_district,
+    pair_options,
+)
+from impftermin.centres.selectors import get_vaccine, vaccines_offered
+from impftermin.codes import forms
+from impftermin.codes.messages import NO_PRINTOUT, WHAT_TO_BRING
+from impftermin.codes.services import (
+    booking_party,
+    code_book_pair,
+    code_booking,
+    code_cancel,
+    code_rebook,
+    code_set_for,
+    codes_book_adjacent,
+    email_link_confirm,
+    pin_request,
+    pin_verify,
+)
 from impftermin.core.errors import ServiceError
+from impftermin.regions.models import BookingMode, District, Region
+from impftermin.regions.selectors import (
+    districts_for_postcode,
+    get_region,
+    postcode_districts,
+    region_districts,
+)
+from impftermin.vaccines.selectors import vaccine_eligibility
+
+FLOW = "codes_flow"  # region, district, eligible vaccines, the PIN's token
+BOOKING = "codes_booking"  # codes, district, vaccine, rebook?, booked?
+CHECK = "codes_check"  # the code whose booking is shown
+SESSION_SECONDS = 60 * 60
+DAY_PARAM = "tag"
 
 # A refused link: gone for good (used, expired) or never valid.
 LINK_STATUS = {"link_used": 410, "link_expired": 410, "link_invalid": 404}
+# A PIN that cannot be used any more: the page offers a new one.
+PIN_GONE = {"pin_unknown", "pin_void", "pin_expired", "pin_used"}
+
+
+def _remember(request: HttpRequest, key: str, value: dict | str) -> None:
+    request.session[key] = value
+    request.session.set_expiry(SESSION_SECONDS)
+
+
+# --- start: postcode → region and district (R12) ------------------------------------------
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def start(request: HttpRequest) -> HttpResponse:
+    """Choose the region (from the home page) or just enter the postcode."""
+    region = None
+    slug = request.POST.get("region") or request.GET.get("region")
+    if slug:
+        try:
+            region = get_region(slug=slug)
+        except ServiceError:
+            region = None
+    form = forms.PostcodeForm(request.POST or None)
+    context = {"form": form, "region": region}
+    if request.method == "GET" or not form.is_valid():
+        return render(request, "codes/start.html", context)
+    postcode = form.cleaned_data["postcode"].strip()
+    try:
+        if region is not None:
+            districts = districts_for_postcode(region_id=region.pk, postcode=postcode)
+        else:
+            districts = postcode_districts(postcode=postcode)
+    except ServiceError as error:
+        form.add_service_error(error)
+        return render(request, "codes/start.html", context)
+    regions = list({d.region_id: d.region for d in districts}.values())
+    if len(regions) > 1:
+        # A postcode across a region's border: the person says where they live.
+        return render(request, "codes/start.html", {**context, "regions": regions})
+    region = regions[0]
+    context["region"] = region
+    if region.booking_mode != BookingMode.CODES:
+        return render(request, "codes/other_mode.html", {"region": region})
+    if len(districts) > 1:
+        district_form = forms.DistrictForm(
+            request.POST if "district" in request.POST else None, districts=districts
+        )
+        context["district_form"] = district_form
+        if not district_form.is_bound or not district_form.is_valid():
+            return render(request, "codes/start.html", context)
+        district_id = district_form.cleaned_data["district"]
+    else:
+        district_id = districts[0].pk
+    _remember(request, FLOW, {"region": region.pk, "district": district_id, "postcode": postcode})
+    return redirect("codes:eligibility")
+
+
+def _flow_district(request: HttpRequest) -> District | None:
+    flow = request.session.get(FLOW) or {}
+    try:
+        return get_district(flow.get("district"), region_id=flow.get("region"))
+    except ServiceError:
+        return None
+
+
+# --- eligibility ---------------------------------------------------------------------------
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def eligibility(request: HttpRequest) -> HttpResponse:
+    district = _flow_district(request)
+    if district is None:
+        return redirect("codes:start")
+    form = forms.BirthDateForm(request.POST or None)
+    context = {"form": form, "district": district}
+    if request.method == "GET" or not form.is_valid():
+        return render(request, "codes/eligibility.html", context)
+    try:
+        result = vaccine_eligibility(district=district, birth_date=form.cleaned_data["birth_date"])
+    except ServiceError as error:
+        form.add_service_error(error)
+        return render(request, "codes/eligibility.html", context)
+    if not result.eligible:
+        return render(request, "codes/eligibility.html", {**context, "refused": result})
+    flow = request.session[FLOW]
+    _remember(request, FLOW, {**flow, "vaccines": [v.pk for v in result.vaccines]})
+    return redirect("codes:pin_request")
+
+
+# --- mobile number → SMS PIN (R2, R3) --------------------------------------------------------
+
+
+def _flow_vaccines(request: HttpRequest) -> list:
+    ids = (request.session.get(FLOW) or {}).get("vaccines") or []
+    vaccines = []
+    for pk in ids:
+        try:
+            vaccines.append(get_vaccine(pk))
+        except ServiceError:
+            continue
+    return [v for v in vaccines if v.active]
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def pin_request_view(request: HttpRequest) -> HttpResponse:
+    district = _flow_district(request)
+    vaccines = _flow_vaccines(request)
+    if district is None or not vaccines:
+        return redirect("codes:eligibility" if district else "codes:start")
+    initial = {"vaccine": vaccines[0].pk} if len(vaccines) == 1 else {}
+    form = forms.PinRequestForm(request.POST or None, vaccines=vaccines, initial=initial)
+    context = {"form": form, "district": district, "region": district.region}
+    if request.method == "GET" or not form.is_valid():
+        return render(request, "codes/pin_request.html", context)
+    try:
+        sent = pin_request(
+            region_id=district.region_id,
+            mobile=form.cleaned_data["mobile"],
+            email=form.cleaned_data["email"],
+            language=translation.get_language(),
+            vaccine_id=form.cleaned_data["vaccine"],
+        )
+    except ServiceError as error:
+        form.add_service_error(error)
+        return render(request, "codes/pin_request.html", context)
+    flow = request.session[FLOW]
+    _remember(
+        request,
+        FLOW,
+        {**flow, "pin_token": sent.token, "email": form.cleaned_data["email"].strip()},
+    )
+    return redirect("codes:pin_enter")
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def pin_enter(request: HttpRequest) -> HttpResponse:
+    flow = request.session.get(FLOW) or {}
+    token = flow.get("pin_token")
+    if not token:
+        return redirect("codes:pin_request")
+    form = forms.PinForm(request.POST or None)
+    context = {"form": form, "minutes": None}
+    if request.method == "GET" or not form.is_valid():
+        return render(request, "codes/pin_enter.html", context)
+    try:
+        pin_verify(token=token, pin=form.cleaned_data["pin"])
+    except ServiceError as error:
+        form.add_service_error(error)
+        context["pin_gone"] = error.code in PIN_GONE
+        return render(request, "codes/pin_enter.html", context)
+    _remember(request, FLOW, {k: v for k, v in flow.items() if k != "pin_token"})
+    return render(request, "codes/pin_done.html", {"email": flow.get("email", "")})
 
 
 @never_cache
@@ -27,3 +231,316 @@ def confirm_email(request: HttpRequest, token: str) -> HttpResponse:
             status=LINK_STATUS.get(error.code, 400),
         )
     return render(request, "codes/confirm_email.html", {"state": "done"})
+
+
+# --- booking with codes (R6, R7, R9, R11) ----------------------------------------------------
+
+
+def _party_district(
+    form: forms.BookingCodesForm, region: Region, request: HttpRequest
+) -> tuple[int | None, forms.DistrictForm | None]:
+    """The district for the booking from the postcode (R9). A postcode we do not know
+    does not reject the booking (R12): the person picks the district instead."""
+    try:
+        districts = districts_for_postcode(
+            region_id=region.pk, postcode=form.cleaned_data["postcode"]
+        )
+    except ServiceError as error:
+        if error.code != "postcode_unknown":
+            form.add_service_error(error)
+            return None, None
+        districts = region_districts(region_id=region.pk)
+    if len(districts) == 1:
+        return districts[0].pk, None
+    district_form = forms.DistrictForm(
+        request.POST if "district" in request.POST else None, districts=districts
+    )
+    if district_form.is_bound and district_form.is_valid():
+        return district_form.cleaned_data["district"], None
+    return None, district_form
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def book(request: HttpRequest) -> HttpResponse:
+    """Enter the code(s) and postcode; one code per person, up to four side by side."""
+    form = forms.BookingCodesForm(request.POST or None)
+    context = {"form": form}
+    if request.method == "GET" or not form.is_valid():
+        return render(request, "codes/book.html", context)
+    code_sets = []
+    for number, code in enumerate(form.codes(), start=1):
+        try:
+            code_sets.append(code_set_for(code))
+        except ServiceError as error:
+            form.add_error(f"code_{number}", str(error.message))
+    if form.errors:
+        return render(request, "codes/book.html", context)
+    try:
+        vaccine = booking_party(code_sets=code_sets)
+    except ServiceError as error:
+        form.add_error("code_1", str(error.message))
+        context["has_booking"] = error.code == "holder_has_live_pair"
+        return render(request, "codes/book.html", context)
+    region = Region.objects.get(pk=code_sets[0].region_id)
+    district_id, district_form = _party_district(form, region, request)
+    if district_id is None:
+        return render(request, "codes/book.html", {**context, "district_form": district_form})
+    if vaccine is None:
+        # Codes from before the vaccine choice: any offered vaccine with as many doses.
+        single = code_sets[0].pin_request.single_dose
+        offered = [v for v in vaccines_offered(district_id=district_id) if (v.doses == 1) == single]
+        if not offered:
+            form.add_error(None, str(NO_VACCINE))
+            return render(request, "codes/book.html", context)
+        vaccine = offered[0]
+    _remember(
+        request,
+        BOOKING,
+        {"codes": form.codes(), "district": district_id, "vaccine": vaccine.pk},
+    )
+    return redirect("codes:choose")
+
+
+NO_VACCINE = _("In Ihrem Kreis wird dieser Impfstoff derzeit nicht angeboten.")
+
+
+def _booking(request: HttpRequest) -> dict | None:
+    booking = request.session.get(BOOKING)
+    if not isinstance(booking, dict) or not booking.get("codes"):
+        return None
+    return booking
+
+
+def _option_value(option: PairOption) -> str:
+    if option.second_slot_id is None:
+        return str(option.first_slot_id)
+    return f"{option.first_slot_id}-{option.second_slot_id}"
+
+
+def _chosen_day(raw: str | None, days: list[tuple[dt.date, int]]) -> dt.date | None:
+    free = [day for day, _count in days]
+    if raw:
+        try:
+            day = dt.date.fromisoformat(raw)
+        except ValueError:
+            day = None
+        if day in free:
+            return day
+    return free[0] if free else None
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def choose(request: HttpRequest) -> HttpResponse:
+    """Free times by day in the person's district; picking one books the pair, with the
+    second appointment inside the vaccine's interval (R6)."""
+    booking = _booking(request)
+    if booking is None:
+        return redirect("codes:book")
+    try:
+        district = get_district(booking["district"])
+        vaccine = get_vaccine(booking["vaccine"])
+    except ServiceError:
+        return redirect("codes:book")
+    party_size = len(booking["codes"])
+    # A household books side by side and needs both doses for everyone (R7); one person
+    # may take a first appointment alone, the second is then given at the centre (R6).
+    require_second = party_size > 1 or booking.get("rebook", False)
+    today = timezone.localdate()
+    last_day = today + dt.timedelta(days=district.region.release_days_ahead)
+    days = free_days(
+        district_id=district.pk,
+        vaccine=vaccine,
+        date_from=today,
+        date_to=last_day,
+        party_size=party_size,
+        require_second=require_second,
+    )
+    day = _chosen_day(request.GET.get(DAY_PARAM) or request.POST.get(DAY_PARAM), days)
+    options = []
+    if day is not None:
+        options = pair_options(
+            district_id=district.pk,
+            vaccine=vaccine,
+            date_from=day,
+            date_to=day,
+            party_size=party_size,
+            limit=200,
+            require_second=require_second,
+        )
+    form = forms.SlotChoiceForm(
+        request.POST or None, options=[(_option_value(o), "") for o in options]
+    )
+    context = {
+        "form": form,
+        "district": district,
+        "vaccine": vaccine,
+        "party_size": party_size,
+        "rebook": booking.get("rebook", False),
+        "days": days,
+        "day": day,
+        "day_param": DAY_PARAM,
+        "options": [(o, _option_value(o)) for o in options],
+    }
+    if request.method == "GET" or not form.is_valid():
+        return render(request, "codes/choose.html", context)
+    first_slot_id, second_slot_id = form.slot_ids()
+    codes = booking["codes"]
+    try:
+        if booking.get("rebook"):
+            result = code_rebook(
+                code=codes[0], first_slot_id=first_slot_id, second_slot_id=second_slot_id
+            )
+        elif party_size == 1:
+            result = code_book_pair(
+                code=codes[0],
+                district_id=district.pk,
+                first_slot_id=first_slot_id,
+                second_slot_id=second_slot_id,
+                allow_first_only=True,
+            )
+        else:
+            result = codes_book_adjacent(
+                codes=codes,
+                district_id=district.pk,
+                first_slot_id=first_slot_id,
+                second_slot_id=second_slot_id,
+            )
+    except ServiceError as error:
+        form.add_service_error(error)
+        return render(request, "codes/choose.html", context)
+    if not result.booked:
+        # R11: a lost race is no error; here are the next free times.
+        alternatives = [(o, _option_value(o)) for o in result.alternatives]
+        return render(
+            request,
+            "codes/choose.html",
+            {
+                **context,
+                "form": forms.SlotChoiceForm(options=[(v, "") for _o, v in alternatives]),
+                "lost_race": True,
+                "options": alternatives,
+            },
+        )
+    _remember(request, BOOKING, {**booking, "booked": True})
+    return redirect("codes:confirmation")
+
+
+def _booked_pairs(codes: list[str]) -> list:
+    pairs = []
+    for code in codes:
+        try:
+            pair = code_booking(code=code)
+        except ServiceError:
+            pair = None
+        if pair is not None:
+            pairs.append(pair)
+    return pairs
+
+
+def _appointments(pair) -> list:
+    return sorted(
+        (a for a in pair.appointments.all() if a.status == "booked"), key=lambda a: a.dose
+    )
+
+
+@never_cache
+@require_GET
+def confirmation(request: HttpRequest) -> HttpResponse:
+    booking = _booking(request)
+    if booking is None or not booking.get("booked"):
+        return redirect("codes:book")
+    pairs = _booked_pairs(booking["codes"])
+    return render(
+        request,
+        "codes/confirmation.html",
+        {
+            "bookings": [(pair, _appointments(pair)) for pair in pairs],
+            "what_to_bring": WHAT_TO_BRING,
+            "no_printout": NO_PRINTOUT,
+            "rebook": booking.get("rebook", False),
+        },
+    )
+
+
+# --- check, rebook, cancel with the code (R4, R10) ---------------------------------------
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def check(request: HttpRequest) -> HttpResponse:
+    """'Prüfung Terminreservierung': the booking behind a code."""
+    form = forms.CheckCodeForm(request.POST or None)
+    if request.method == "GET" or not form.is_valid():
+        return render(request, "codes/check.html", {"form": form})
+    try:
+        code_set_for(form.cleaned_data["code"])
+    except ServiceError as error:
+        form.add_service_error(error)
+        return render(request, "codes/check.html", {"form": form})
+    _remember(request, CHECK, form.cleaned_data["code"])
+    return redirect("codes:booking")
+
+
+def _checked_code(request: HttpRequest) -> str | None:
+    code = request.session.get(CHECK)
+    return code if isinstance(code, str) else None
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def booking_detail(request: HttpRequest) -> HttpResponse:
+    """The booking with the actions on it; POST `action=rebook` starts a rebook."""
+    code = _checked_code(request)
+    if code is None:
+        return redirect("codes:check")
+    try:
+        pair = code_booking(code=code)
+    except ServiceError:
+        return redirect("codes:check")
+    if request.method == "POST" and pair is not None and request.POST.get("action") == "rebook":
+        _remember(
+            request,
+            BOOKING,
+            {
+                "codes": [code],
+                "district": pair.centre.district_id,
+                "vaccine": pair.vaccine_id,
+                "rebook": True,
+            },
+        )
+        return redirect("codes:choose")
+    context = {"pair": pair, "appointments": _appointments(pair) if pair else []}
+    if pair is not None:
+        # The engine's rule (R20), to show the button only when it can work.
+        now = timezone.now()
+        upcoming = [a.slot.start for a in context["appointments"] if a.slot.start > now]
+        cutoff = pair.centre.district.region.rebook_cutoff_days
+        context["can_rebook"] = bool(upcoming) and min(upcoming) - now >= dt.timedelta(days=cutoff)
+        context["cutoff_days"] = cutoff
+    return render(request, "codes/booking.html", context)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def cancel(request: HttpRequest) -> HttpResponse:
+    """Ask once more, then cancel; the seats are free for others at once."""
+    code = _checked_code(request)
+    if code is None:
+        return redirect("codes:check")
+    if request.method == "GET":
+        try:
+            pair = code_booking(code=code)
+        except ServiceError:
+            return redirect("codes:check")
+        if pair is None:
+            return redirect("codes:booking")
+        return render(
+            request, "codes/cancel.html", {"pair": pair, "appointments": _appointments(pair)}
+        )
+    try:
+        pair = code_cancel(code=code)
+    except ServiceError as error:
+        return render(request, "codes/cancel.html", {"error": error}, status=409)
+    return render(request, "codes/cancelled.html", {"pair": pair})

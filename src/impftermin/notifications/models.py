@@ -25,6 +25,10 @@ class OutboundMessage(models.Model):
     recipient = models.CharField(_("Empfänger"), max_length=254)
     subject = models.CharField(_("Betreff"), max_length=200, blank=True)
     body = models.TextField(_("Text"))
+    # One text attachment at most (the calendar file of a booking confirmation).
+    attachment_name = models.CharField(_("Anhang"), max_length=100, blank=True)
+    attachment_type = models.CharField(_("Art des Anhangs"), max_length=100, blank=True)
+    attachment = models.TextField(_("Inhalt des Anhangs"), blank=True)
     status = models.CharField(
         _("Status"), max_length=10, choices=MessageStatus, default=MessageStatus.PENDING
     )

@@ -10,10 +10,12 @@ later with exponential back-off, until MAX_ATTEMPTS.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from impftermin.core.errors import ServiceError
@@ -33,10 +35,30 @@ def retry_delay(attempts: int) -> dt.timedelta:
     return min(FIRST_RETRY * 2 ** max(attempts - 1, 0), LONGEST_RETRY)
 
 
+# Under every e-mail (R26): the 2021 portals warned of fraudsters asking for money.
+FREE_OF_CHARGE = _("Die Impfung ist kostenlos. Niemand von uns wird Sie um Geld bitten.")
+NO_REPLY = _("Diese E-Mail wurde automatisch erstellt; bitte antworten Sie nicht darauf.")
+
+
+@dataclass(frozen=True)
+class Attachment:
+    name: str
+    content_type: str
+    content: str
+
+
 def message_send_later(
-    *, channel: str, kind: str, recipient: str, body: str, subject: str = ""
+    *,
+    channel: str,
+    kind: str,
+    recipient: str,
+    body: str,
+    subject: str = "",
+    language: str | None = None,
+    attachment: Attachment | None = None,
 ) -> OutboundMessage:
-    """Queue a message; call it inside the transaction of the change that causes it."""
+    """Queue a message; call it inside the transaction of the change that causes it.
+    E-mails get the common footer in the recipient's language."""
     if channel not in MessageChannel.values:
         raise ServiceError("channel_invalid", _("Unbekannter Nachrichtenweg."), field="channel")
     if not isinstance(recipient, str) or not recipient.strip() or len(recipient) > 254:
@@ -45,6 +67,9 @@ def message_send_later(
         )
     if not isinstance(body, str) or not body.strip():
         raise ServiceError("body_missing", _("Die Nachricht hat keinen Text."), field="body")
+    if channel == MessageChannel.EMAIL:
+        with translation.override(language or settings.LANGUAGE_CODE):
+            body = f"{body.rstrip()}\n\n-- \n{FREE_OF_CHARGE}\n{NO_REPLY}\n"
     with transaction.atomic():
         message = OutboundMessage.objects.create(
             channel=channel,
@@ -52,6 +77,9 @@ def message_send_later(
             recipient=recipient.strip(),
             subject=subject[:200],
             body=body,
+            attachment_name=attachment.name if attachment else "",
+            attachment_type=attachment.content_type if attachment else "",
+            attachment=attachment.content if attachment else "",
         )
         deliver_message.enqueue(message.pk)
     return message
@@ -70,7 +98,14 @@ def message_deliver(*, message_id: int) -> str:
     message = OutboundMessage.objects.get(pk=message_id)
     try:
         if message.channel == MessageChannel.EMAIL:
-            transports.send_email(to=message.recipient, subject=message.subject, body=message.body)
+            transports.send_email(
+                to=message.recipient,
+                subject=message.subject,
+                body=message.body,
+                attachment=(message.attachment_name, message.attachment, message.attachment_type)
+                if message.attachment_name
+                else None,
+            )
         else:
             transports.send_sms(to=message.recipient, text=message.body)
     except transports.PermanentFailure as error:

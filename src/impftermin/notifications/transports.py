@@ -102,9 +102,15 @@ def sms_backend() -> SmsBackend:
 # --- sending -----------------------------------------------------------------------------
 
 
-def send_email(*, to: str, subject: str, body: str) -> None:
+def send_email(
+    *, to: str, subject: str, body: str, attachment: tuple[str, str, str] | None = None
+) -> None:
+    """`attachment`: (file name, text content, MIME type)."""
+    message = EmailMessage(subject=subject, body=body, to=[to])
+    if attachment is not None:
+        message.attach(*attachment)
     try:
-        EmailMessage(subject=subject, body=body, to=[to]).send()
+        message.send()
     except smtplib.SMTPRecipientsRefused as error:
         raise PermanentFailure(f"recipient refused: {error.recipients}") from error
     except (smtplib.SMTPException, OSError) as error:

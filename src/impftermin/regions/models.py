@@ -64,6 +64,14 @@ class Region(models.Model):
     release_days_ahead = models.PositiveSmallIntegerField(
         _("Termine buchbar bis (Tage im Voraus)"), default=28
     )
+    # Eligibility beyond the vaccines' own ages: in early 2021 only people of 80 and over.
+    min_age = models.PositiveSmallIntegerField(
+        _("Termine ab einem Alter von (Jahren)"),
+        default=0,
+        help_text=_(
+            "Wer jünger ist, kann in dieser Region noch keinen Termin buchen (0: nur die Altersgrenzen der Impfstoffe)."
+        ),
+    )
 
     class Meta:
         verbose_name = _("Region")

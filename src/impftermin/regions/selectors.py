@@ -14,17 +14,17 @@ def region_overview() -> QuerySet[Region]:
     ).order_by("name")
 
 
-def districts_for_postcode(*, region_id: int, postcode: object) -> list[District]:
-    """The region's districts a postcode lies in (R12: the postcode places the person).
-    A postcode of another region says which region is the right one."""
-    if not isinstance(postcode, str) or not re.fullmatch(r"\d{5}", postcode.strip()):
+def postcode_districts(*, postcode: object) -> list[District]:
+    """All districts a postcode lies in, in any region (R12: the postcode places the
+    person); a postcode may span districts and even regions."""
+    if not isinstance(postcode, str) or not re.fullmatch(r"[0-9]{5}", postcode.strip()):
         raise ServiceError(
             "postcode_invalid", _("Eine Postleitzahl hat genau 5 Ziffern."), field="postcode"
         )
     districts = list(
         District.objects.filter(postcodes__code=postcode.strip())
         .select_related("region")
-        .order_by("name")
+        .order_by("region__name", "name")
     )
     if not districts:
         raise ServiceError(
@@ -32,6 +32,13 @@ def districts_for_postcode(*, region_id: int, postcode: object) -> list[District
             _("Diese Postleitzahl kennen wir nicht. Bitte prüfen Sie sie."),
             field="postcode",
         )
+    return districts
+
+
+def districts_for_postcode(*, region_id: int, postcode: object) -> list[District]:
+    """The region's districts a postcode lies in. A postcode of another region says which
+    region is the right one."""
+    districts = postcode_districts(postcode=postcode)
     here = [d for d in districts if d.region_id == region_id]
     if not here:
         raise ServiceError(
@@ -41,3 +48,16 @@ def districts_for_postcode(*, region_id: int, postcode: object) -> list[District
             region=districts[0].region.name,
         )
     return here
+
+
+def get_region(*, slug: object) -> Region:
+    if not isinstance(slug, str) or len(slug) > 50:
+        raise ServiceError("unknown_region", _("Diese Region gibt es nicht."), field="region")
+    region = Region.objects.filter(slug=slug).first()
+    if region is None:
+        raise ServiceError("unknown_region", _("Diese Region gibt es nicht."), field="region")
+    return region
+
+
+def region_districts(*, region_id: int) -> list[District]:
+    return list(District.objects.filter(region_id=region_id).order_by("name"))

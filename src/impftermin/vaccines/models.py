@@ -18,6 +18,9 @@ class Vaccine(models.Model):
         _("Höchstabstand (Tage)"), null=True, blank=True
     )
     min_age = models.PositiveSmallIntegerField(_("Mindestalter"), default=18)
+    max_age = models.PositiveSmallIntegerField(
+        _("Höchstalter"), null=True, blank=True, help_text=_("leer: ohne Altersgrenze")
+    )
     active = models.BooleanField(_("aktiv"), default=True)
 
     class Meta:

@@ -1,0 +1,176 @@
+"""The forms of the citizen's codes flow: their shape only; the services decide."""
+
+from __future__ import annotations
+
+import re
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from impftermin.booking.selectors import MAX_PARTY_SIZE
+from impftermin.core.forms import GermanDateField, KernForm
+
+MAX_CODES_PER_BOOKING = min(4, MAX_PARTY_SIZE)  # couples and households (R7)
+
+
+def _required(message):
+    return {"required": message}
+
+
+class PostcodeForm(KernForm):
+    postcode = forms.CharField(
+        label=_("Postleitzahl Ihres Wohnorts"),
+        max_length=10,
+        help_text=_("Die Postleitzahl bestimmt Ihren Kreis und Ihr Impfzentrum."),
+        error_messages=_required(_("Bitte geben Sie Ihre Postleitzahl an.")),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "postal-code", "inputmode": "numeric", "size": "6"}
+        ),
+    )
+
+
+class DistrictForm(KernForm):
+    district = forms.TypedChoiceField(
+        label=_("In welchem Kreis wohnen Sie?"),
+        coerce=int,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": _("Bitte wählen Sie Ihren Kreis."),
+            "invalid_choice": _("Bitte wählen Sie Ihren Kreis."),
+        },
+    )
+
+    def __init__(self, *args, districts=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["district"].choices = [(d.pk, d.name) for d in districts]
+
+
+class BirthDateForm(KernForm):
+    birth_date = GermanDateField(
+        label=_("Geburtsdatum"),
+        help_text=_("Zum Beispiel 31.01.1950. Wir speichern es nicht."),
+        error_messages=_required(_("Bitte geben Sie Ihr Geburtsdatum an.")),
+        widget=forms.TextInput(attrs={"autocomplete": "bday", "size": "10"}),
+    )
+
+
+class PinRequestForm(KernForm):
+    vaccine = forms.TypedChoiceField(
+        label=_("Impfstoff"),
+        coerce=int,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": _("Bitte wählen Sie einen Impfstoff."),
+            "invalid_choice": _("Bitte wählen Sie einen Impfstoff."),
+        },
+    )
+    mobile = forms.CharField(
+        label=_("Mobilnummer"),
+        max_length=40,
+        help_text=_(
+            "An diese Nummer senden wir eine PIN per SMS. Sie gilt 10 Minuten. Ausländische Nummern mit Ländervorwahl, z. B. +31 6 12345678."
+        ),
+        error_messages=_required(_("Bitte geben Sie Ihre Mobilnummer an.")),
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+    )
+    email = forms.CharField(
+        label=_("E-Mail-Adresse"),
+        max_length=254,
+        help_text=_(
+            "Hierhin senden wir einen Bestätigungslink und danach Ihre Vermittlungscodes. Eine Adresse kann für mehrere Personen verwendet werden."
+        ),
+        error_messages=_required(_("Bitte geben Sie Ihre E-Mail-Adresse an.")),
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+
+    def __init__(self, *args, vaccines=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["vaccine"].choices = [(v.pk, v.name) for v in vaccines]
+
+
+class PinForm(KernForm):
+    pin = forms.CharField(
+        label=_("PIN aus der SMS"),
+        max_length=20,
+        help_text=_("6 Ziffern"),
+        error_messages=_required(_("Bitte geben Sie die PIN aus der SMS ein.")),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "size": "8"}
+        ),
+    )
+
+
+def _code_field(number: int) -> forms.CharField:
+    return forms.CharField(
+        label=_("Vermittlungscode")
+        if number == 1
+        else _("Vermittlungscode Person %(n)d") % {"n": number},
+        max_length=40,
+        required=number == 1,
+        help_text=_("12 Zeichen, z. B. ABCD-EFGH-JKMN. Einer Ihrer beiden Codes genügt.")
+        if number == 1
+        else None,
+        error_messages=_required(_("Bitte geben Sie Ihren Vermittlungscode ein.")),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "size": "16"}),
+    )
+
+
+class BookingCodesForm(PostcodeForm):
+    """One code per person (a household books side by side, R7), and the postcode."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        postcode = self.fields.pop("postcode")
+        for number in range(1, MAX_CODES_PER_BOOKING + 1):
+            self.fields[f"code_{number}"] = _code_field(number)
+        self.fields["postcode"] = postcode
+        # KernForm set the attributes before the code fields existed.
+        for number in range(1, MAX_CODES_PER_BOOKING + 1):
+            field = self.fields[f"code_{number}"]
+            field.widget.attrs.setdefault("class", "kern-form-input__input")
+            if field.help_text:
+                self._describe(f"code_{number}", f"{self[f'code_{number}'].auto_id}-hint")
+
+    def codes(self) -> list[str]:
+        return [
+            self.cleaned_data[f"code_{n}"]
+            for n in range(1, MAX_CODES_PER_BOOKING + 1)
+            if self.cleaned_data.get(f"code_{n}")
+        ]
+
+
+class CheckCodeForm(KernForm):
+    code = forms.CharField(
+        label=_("Vermittlungscode"),
+        max_length=40,
+        help_text=_("12 Zeichen, z. B. ABCD-EFGH-JKMN. Einer Ihrer beiden Codes genügt."),
+        error_messages=_required(_("Bitte geben Sie Ihren Vermittlungscode ein.")),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "size": "16"}),
+    )
+
+
+class SlotOptionField(forms.ChoiceField):
+    """A time from the list shown; one taken meanwhile is still accepted here, so that the
+    booking engine can offer the next free ones (R11) instead of a form error."""
+
+    def valid_value(self, value) -> bool:
+        return bool(re.fullmatch(r"[0-9]{1,18}(-[0-9]{1,18})?", str(value)))
+
+
+class SlotChoiceForm(KernForm):
+    option = SlotOptionField(
+        label=_("Uhrzeit"),
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": _("Bitte wählen Sie eine Uhrzeit."),
+            "invalid_choice": _("Diese Uhrzeit ist nicht mehr frei. Bitte wählen Sie eine andere."),
+        },
+    )
+
+    def __init__(self, *args, options=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["option"].choices = options
+
+    def slot_ids(self) -> tuple[int, int | None]:
+        first, _sep, second = self.cleaned_data["option"].partition("-")
+        return int(first), int(second) if second else None
