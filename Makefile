@@ -11,7 +11,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/impftermin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help install frontend gettext run migrate demo test test-fast bench lint format messages lock audit clean
+.PHONY: help install frontend gettext chromium run migrate demo test test-fast screenshots bench lint format messages lock audit clean
 
 help:
 	@echo "make run    install, migrate, load demo data, serve on http://$(HOST):$(PORT)/ with the worker"
@@ -69,12 +69,26 @@ gettext:
 	    apt-get update -qq && apt-get install -y -qq gettext >/dev/null; \
 	  else echo "GNU gettext is missing: apt-get install gettext (translation checks will skip)"; fi; }
 
-test: install gettext frontend
+# Debian's Chromium for the browser tests: Playwright drives /usr/bin/chromium (browser
+# downloads are neither needed nor possible here). Installed when missing and we are root
+# (as on CI); otherwise the browser tests skip locally and fail under CI.
+chromium:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing the Debian package chromium (browser tests)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "Chromium is missing: apt-get install chromium (browser tests will skip)"; fi; }
+
+test: install gettext frontend chromium
 	@mkdir -p var
 	$(BIN)/pytest
 
 test-fast: install
 	$(BIN)/pytest -m "not slow"
+
+# The main pages of the codes flow as PNGs in docs/screenshots/ (taken by the browser test).
+screenshots: install frontend chromium
+	SCREENSHOTS=1 DATABASE_URL="$${DATABASE_URL:-$(PG_URL)}" $(BIN)/pytest -q tests/e2e -k "whole_flow and not en"
 
 bench: install
 	DATABASE_URL="$${DATABASE_URL:-$(PG_URL)}" $(BIN)/python -m bench.booking_storm

@@ -41,3 +41,18 @@ def _default_language():
     translation.activate(settings.LANGUAGE_CODE)
     yield
     translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture
+def smtp():
+    """A real SMTP server on loopback (not yet started) that Django's SMTP backend uses."""
+    from django.test import override_settings
+
+    from tests.mail import SMTP, SmtpServer, free_port
+
+    server = SmtpServer(free_port())
+    with override_settings(
+        EMAIL_BACKEND=SMTP, EMAIL_HOST="127.0.0.1", EMAIL_PORT=server.port, EMAIL_TIMEOUT=5
+    ):
+        yield server
+    server.stop()

@@ -3,70 +3,18 @@ SMTP (aiosmtpd) or an SMS backend, retried with back-off, never lost, never sent
 
 import datetime as dt
 import json
-import socket
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
-from aiosmtpd.controller import Controller
-from django.core.management import call_command
 from django.db import transaction
-from django.test import override_settings
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from impftermin.core.errors import ServiceError
 from impftermin.notifications import services
 from impftermin.notifications.models import MessageStatus, OutboundMessage
-
-SMTP = "django.core.mail.backends.smtp.EmailBackend"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Inbox:
-    def __init__(self):
-        self.envelopes = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append(envelope)
-        return "250 OK"
-
-
-class SmtpServer:
-    """A real SMTP server on loopback that can be started and stopped on a fixed port."""
-
-    def __init__(self, port: int):
-        self.port = port
-        self.inbox = Inbox()
-        self.controller = None
-
-    def start(self):
-        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-
-    def stop(self):
-        if self.controller:
-            self.controller.stop()
-            self.controller = None
-
-
-@pytest.fixture
-def smtp():
-    server = SmtpServer(free_port())
-    with override_settings(
-        EMAIL_BACKEND=SMTP, EMAIL_HOST="127.0.0.1", EMAIL_PORT=server.port, EMAIL_TIMEOUT=5
-    ):
-        yield server
-    server.stop()
-
-
-def run_worker():
-    call_command("db_worker", batch=True, no_startup_delay=True, reload=False, verbosity=0)
+from tests.mail import SMTP, free_port, run_worker
 
 
 def send_mail_later(to="person@example.org"):

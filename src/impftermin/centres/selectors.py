@@ -63,3 +63,7 @@ def vaccines_offered(*, district_id: int) -> list[Vaccine]:
         .distinct()
         .order_by("code")
     )
+
+
+def centres_by_id(*, ids: list[int]) -> dict[int, Centre]:
+    return Centre.objects.in_bulk(set(ids))

@@ -6,6 +6,7 @@ import re
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from impftermin.booking.selectors import MAX_PARTY_SIZE
 from impftermin.core.forms import GermanDateField, KernForm
@@ -56,7 +57,7 @@ class BirthDateForm(KernForm):
 
 class PinRequestForm(KernForm):
     vaccine = forms.TypedChoiceField(
-        label=_("Impfstoff"),
+        label=pgettext_lazy("label", "Impfstoff"),
         coerce=int,
         widget=forms.RadioSelect,
         error_messages={
@@ -65,7 +66,7 @@ class PinRequestForm(KernForm):
         },
     )
     mobile = forms.CharField(
-        label=_("Mobilnummer"),
+        label=pgettext_lazy("label", "Mobilnummer"),
         max_length=40,
         help_text=_(
             "An diese Nummer senden wir eine PIN per SMS. Sie gilt 10 Minuten. Ausländische Nummern mit Ländervorwahl, z. B. +31 6 12345678."
@@ -74,7 +75,7 @@ class PinRequestForm(KernForm):
         widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
     )
     email = forms.CharField(
-        label=_("E-Mail-Adresse"),
+        label=pgettext_lazy("label", "E-Mail-Adresse"),
         max_length=254,
         help_text=_(
             "Hierhin senden wir einen Bestätigungslink und danach Ihre Vermittlungscodes. Eine Adresse kann für mehrere Personen verwendet werden."
@@ -102,7 +103,7 @@ class PinForm(KernForm):
 
 def _code_field(number: int) -> forms.CharField:
     return forms.CharField(
-        label=_("Vermittlungscode")
+        label=pgettext_lazy("label", "Vermittlungscode")
         if number == 1
         else _("Vermittlungscode Person %(n)d") % {"n": number},
         max_length=40,
@@ -141,7 +142,7 @@ class BookingCodesForm(PostcodeForm):
 
 class CheckCodeForm(KernForm):
     code = forms.CharField(
-        label=_("Vermittlungscode"),
+        label=pgettext_lazy("label", "Vermittlungscode"),
         max_length=40,
         help_text=_("12 Zeichen, z. B. ABCD-EFGH-JKMN. Einer Ihrer beiden Codes genügt."),
         error_messages=_required(_("Bitte geben Sie Ihren Vermittlungscode ein.")),

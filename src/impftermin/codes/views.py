@@ -23,7 +23,7 @@ from impftermin.booking.selectors import (
     get_district,
     pair_options,
 )
-from impftermin.centres.selectors import get_vaccine, vaccines_offered
+from impftermin.centres.selectors import centres_by_id, get_vaccine, vaccines_offered
 from impftermin.codes import forms
 from impftermin.codes.messages import NO_PRINTOUT, WHAT_TO_BRING
 from impftermin.codes.services import (
@@ -318,6 +318,12 @@ def _option_value(option: PairOption) -> str:
     return f"{option.first_slot_id}-{option.second_slot_id}"
 
 
+def _labelled(options: list[PairOption]) -> list[tuple[PairOption, str, object]]:
+    """Each option with its form value and its centre (a district may have several)."""
+    centres = centres_by_id(ids=[o.centre_id for o in options])
+    return [(o, _option_value(o), centres.get(o.centre_id)) for o in options]
+
+
 def _chosen_day(raw: str | None, days: list[tuple[dt.date, int]]) -> dt.date | None:
     free = [day for day, _count in days]
     if raw:
@@ -381,7 +387,7 @@ def choose(request: HttpRequest) -> HttpResponse:
         "days": days,
         "day": day,
         "day_param": DAY_PARAM,
-        "options": [(o, _option_value(o)) for o in options],
+        "options": _labelled(options),
     }
     if request.method == "GET" or not form.is_valid():
         return render(request, "codes/choose.html", context)
@@ -412,13 +418,13 @@ def choose(request: HttpRequest) -> HttpResponse:
         return render(request, "codes/choose.html", context)
     if not result.booked:
         # R11: a lost race is no error; here are the next free times.
-        alternatives = [(o, _option_value(o)) for o in result.alternatives]
+        alternatives = _labelled(result.alternatives)
         return render(
             request,
             "codes/choose.html",
             {
                 **context,
-                "form": forms.SlotChoiceForm(options=[(v, "") for _o, v in alternatives]),
+                "form": forms.SlotChoiceForm(options=[(v, "") for _o, v, _c in alternatives]),
                 "lost_race": True,
                 "options": alternatives,
             },
