@@ -1,7 +1,5 @@
 """Booking, checking, rebooking and cancelling with booking codes (R4, R7, R9, R10, R12)."""
 
-import re
-
 import pytest
 
 from impftermin.booking.models import PairStatus, Slot
@@ -11,25 +9,11 @@ from impftermin.codes.services import (
     code_cancel,
     code_rebook,
     codes_book_adjacent,
-    email_link_confirm,
-    pin_request,
-    pin_verify,
 )
 from impftermin.core.errors import ServiceError
-from impftermin.notifications.models import OutboundMessage
 from impftermin.regions.selectors import districts_for_postcode
-from tests.codes.helpers import pin_from_sms
+from tests.codes.helpers import codes_for
 from tests.factories import at, make_district, make_postcode, make_region, make_slot
-
-
-def codes_for(world, mobile: str) -> list[str]:
-    """Go through R2 as a person would: PIN by SMS, link by e-mail, codes by e-mail."""
-    sent = pin_request(region_id=world.region.pk, mobile=mobile, email="family@example.org")
-    pin_verify(token=sent.token, pin=pin_from_sms())
-    body = OutboundMessage.objects.filter(kind="email_verification").latest("id").body
-    email_link_confirm(token=re.search(r"/email-bestaetigen/([^/\s]+)/", body).group(1))
-    codes_mail = OutboundMessage.objects.filter(kind="booking_codes").latest("id").body
-    return re.findall(r"\b[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}\b", codes_mail)
 
 
 @pytest.fixture

@@ -10,8 +10,10 @@ from django_tasks_db.models import DBTaskResult
 
 from impftermin.booking.models import Slot
 from impftermin.core.models import ScheduledRun
-from impftermin.core.scheduling import scheduled_jobs_enqueue
+from impftermin.core.scheduling import SCHEDULE, DailyJob, IntervalJob, scheduled_jobs_enqueue
 from tests.factories import at, make_slot
+
+DAILY = [job for job in SCHEDULE if isinstance(job, DailyJob)]
 
 
 def local(day: dt.date, hour: int) -> dt.datetime:
@@ -21,14 +23,34 @@ def local(day: dt.date, hour: int) -> dt.datetime:
 @pytest.mark.django_db
 def test_R12_release_is_enqueued_once_per_day_however_often_the_scheduler_looks():
     today = timezone.localdate()
-    assert scheduled_jobs_enqueue(now=local(today, 4)) == []  # nothing due before 04:30
-    assert scheduled_jobs_enqueue(now=local(today, 5)) == ["top_up_slots", "release_slots"]
-    assert scheduled_jobs_enqueue(now=local(today, 7)) == []
+    assert (
+        scheduled_jobs_enqueue(schedule=DAILY, now=local(today, 4)) == []
+    )  # nothing due before 04:30
+    assert scheduled_jobs_enqueue(schedule=DAILY, now=local(today, 5)) == [
+        "top_up_slots",
+        "release_slots",
+    ]
+    assert scheduled_jobs_enqueue(schedule=DAILY, now=local(today, 7)) == []
     assert ScheduledRun.objects.filter(job="release_slots").count() == 1
     assert DBTaskResult.objects.count() == 2
     tomorrow = today + dt.timedelta(days=1)
-    assert scheduled_jobs_enqueue(now=local(tomorrow, 6)) == ["top_up_slots", "release_slots"]
+    assert scheduled_jobs_enqueue(schedule=DAILY, now=local(tomorrow, 6)) == [
+        "top_up_slots",
+        "release_slots",
+    ]
     assert DBTaskResult.objects.count() == 4
+
+
+@pytest.mark.django_db
+def test_R8_standby_offers_are_enqueued_once_per_ten_minutes():
+    every = [job for job in SCHEDULE if isinstance(job, IntervalJob)]
+    assert [job.name for job in every] == ["standby_offers"]
+    start = local(timezone.localdate(), 9)
+    assert scheduled_jobs_enqueue(schedule=every, now=start) == ["standby_offers"]
+    assert scheduled_jobs_enqueue(schedule=every, now=start + dt.timedelta(minutes=9)) == []
+    later = start + dt.timedelta(minutes=10)
+    assert scheduled_jobs_enqueue(schedule=every, now=later) == ["standby_offers"]
+    assert ScheduledRun.objects.filter(job="standby_offers").count() == 2
 
 
 @pytest.mark.django_db(transaction=True)

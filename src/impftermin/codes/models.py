@@ -119,3 +119,99 @@ class BookingCode(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} ({self.dose})"
+
+
+class StandbyStatus(models.TextChoices):
+    WAITING = "waiting", _("wartet")
+    OFFERED = "offered", _("Angebot offen")
+    BOOKED = "booked", _("gebucht")
+    EXPIRED = "expired", _("abgelaufen")
+
+
+class StandbyEntry(models.Model):
+    """A person (their code set) on a district's standby list for a vaccine (R8, beyond
+    the seeds). Offers go out in the order of `created_at`."""
+
+    code_set = models.ForeignKey(
+        CodeSet, on_delete=models.CASCADE, related_name="standby_entries", verbose_name=_("Satz")
+    )
+    district = models.ForeignKey(
+        "regions.District", on_delete=models.PROTECT, related_name="+", verbose_name=_("Kreis")
+    )
+    vaccine = models.ForeignKey(
+        "vaccines.Vaccine", on_delete=models.PROTECT, related_name="+", verbose_name=_("Impfstoff")
+    )
+    status = models.CharField(
+        _("Status"), max_length=10, choices=StandbyStatus, default=StandbyStatus.WAITING
+    )
+    offers_made = models.PositiveSmallIntegerField(_("Angebote"), default=0)
+    created_at = models.DateTimeField(_("eingetragen am"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("Eintrag auf der Warteliste")
+        verbose_name_plural = _("Warteliste")
+        ordering = ["created_at", "id"]
+        constraints = [
+            # One place in the queue per person.
+            models.UniqueConstraint(
+                fields=["code_set"],
+                condition=Q(status__in=["waiting", "offered"]),
+                name="standby_one_live_entry_per_person",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=StandbyStatus.values), name="standby_status_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["district", "vaccine", "status", "created_at"], name="standby_queue_idx"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} ({self.get_status_display()})"
+
+
+class StandbyOfferStatus(models.TextChoices):
+    OPEN = "open", _("offen")
+    ACCEPTED = "accepted", _("angenommen")
+    EXPIRED = "expired", _("abgelaufen")
+
+
+class StandbyOffer(models.Model):
+    """Free appointments offered to a person on the standby list, by a time-limited link.
+    An open offer holds its first-dose seat back from other offers (not from bookings)."""
+
+    entry = models.ForeignKey(
+        StandbyEntry, on_delete=models.CASCADE, related_name="offers", verbose_name=_("Eintrag")
+    )
+    first_slot = models.ForeignKey(
+        "booking.Slot", on_delete=models.PROTECT, related_name="+", verbose_name=_("1. Termin")
+    )
+    second_slot = models.ForeignKey(
+        "booking.Slot",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("2. Termin"),
+    )
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    status = models.CharField(
+        _("Status"), max_length=10, choices=StandbyOfferStatus, default=StandbyOfferStatus.OPEN
+    )
+    expires_at = models.DateTimeField(_("gültig bis"))
+    created_at = models.DateTimeField(_("angeboten am"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("Angebot von der Warteliste")
+        verbose_name_plural = _("Angebote von der Warteliste")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=StandbyOfferStatus.values), name="standby_offer_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} ({self.get_status_display()})"

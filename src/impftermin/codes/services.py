@@ -32,7 +32,15 @@ from impftermin.booking.services import (
 )
 from impftermin.centres.selectors import UNKNOWN_VACCINE, get_vaccine
 from impftermin.codes.messages import send_booking_confirmation, send_cancellation
-from impftermin.codes.models import BookingCode, CodeSet, EmailVerification, PinRequest
+from impftermin.codes.models import (
+    BookingCode,
+    CodeSet,
+    EmailVerification,
+    PinRequest,
+    StandbyEntry,
+    StandbyStatus,
+)
+from impftermin.codes.tasks import make_standby_offers
 from impftermin.core.errors import ServiceError
 from impftermin.core.validation import as_id
 from impftermin.notifications.services import message_send_later
@@ -391,10 +399,17 @@ def code_book_pair(
         second_slot_id=second_slot_id,
         allow_first_only=allow_first_only,
         channel=channel,
-        on_booked=lambda pairs, _replaced: send_booking_confirmation(
-            code_set.pin_request, pairs[0]
-        ),
+        on_booked=lambda pairs, _replaced: _booked([code_set], pairs),
     )
+
+
+def _booked(code_sets: list[CodeSet], pairs: list[AppointmentPair]) -> None:
+    """In the booking's transaction: confirm by mail, and leave the standby list (R8)."""
+    for code_set, pair in zip(code_sets, pairs, strict=True):
+        send_booking_confirmation(code_set.pin_request, pair)
+    StandbyEntry.objects.filter(
+        code_set__in=code_sets, status__in=[StandbyStatus.WAITING, StandbyStatus.OFFERED]
+    ).update(status=StandbyStatus.BOOKED)
 
 
 def codes_book_adjacent(
@@ -415,17 +430,13 @@ def codes_book_adjacent(
         )
     district = _check_can_book(code_sets, district_id)
 
-    def confirm(pairs: list[AppointmentPair], _replaced: AppointmentPair | None) -> None:
-        for code_set, pair in zip(code_sets, pairs, strict=True):
-            send_booking_confirmation(code_set.pin_request, pair)
-
     return pairs_book_adjacent(
         holders=[s.holder for s in code_sets],
         district_id=district.pk,
         first_slot_id=first_slot_id,
         second_slot_id=second_slot_id,
         channel=channel,
-        on_booked=confirm,
+        on_booked=lambda pairs, _replaced: _booked(code_sets, pairs),
     )
 
 
@@ -467,6 +478,7 @@ def code_cancel(*, code: str) -> AppointmentPair:
     with transaction.atomic():
         pair = pair_cancel(pair_id=_live_pair_of(code_set).pk, holder=code_set.holder)
         send_cancellation(code_set.pin_request, pair)
+        make_standby_offers.enqueue()  # R8: the freed seats go to the standby list
     return pair
 
 

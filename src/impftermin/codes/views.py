@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from impftermin.booking.selectors import (
     PairOption,
@@ -37,6 +37,13 @@ from impftermin.codes.services import (
     email_link_confirm,
     pin_request,
     pin_verify,
+)
+from impftermin.codes.standby import (
+    offer_hours,
+    standby_join,
+    standby_offer,
+    standby_offer_accept,
+    standby_position,
 )
 from impftermin.core.errors import ServiceError
 from impftermin.regions.models import BookingMode, District, Region
@@ -388,6 +395,8 @@ def choose(request: HttpRequest) -> HttpResponse:
         "day": day,
         "day_param": DAY_PARAM,
         "options": _labelled(options),
+        # R8: nothing free for one person booking anew → the standby list.
+        "standby": party_size == 1 and not booking.get("rebook"),
     }
     if request.method == "GET" or not form.is_valid():
         return render(request, "codes/choose.html", context)
@@ -550,3 +559,83 @@ def cancel(request: HttpRequest) -> HttpResponse:
     except ServiceError as error:
         return render(request, "codes/cancel.html", {"error": error}, status=409)
     return render(request, "codes/cancelled.html", {"pair": pair})
+
+
+# --- standby list (R8) -------------------------------------------------------------------
+
+
+@never_cache
+@require_POST
+def standby_join_view(request: HttpRequest) -> HttpResponse:
+    """From the times page when nothing is free: join the district's standby list."""
+    booking = _booking(request)
+    if booking is None or len(booking["codes"]) != 1 or booking.get("rebook"):
+        return redirect("codes:book")
+    try:
+        entry = standby_join(
+            code=booking["codes"][0], district_id=booking["district"], vaccine_id=booking["vaccine"]
+        )
+    except ServiceError as error:
+        return render(request, "codes/standby_joined.html", {"error": error}, status=409)
+    return render(
+        request,
+        "codes/standby_joined.html",
+        {"entry": entry, "position": standby_position(entry), "hours": offer_hours()},
+    )
+
+
+OFFER_STATUS = {"offer_invalid": 404, "offer_used": 410, "offer_expired": 410}
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def standby_offer_view(request: HttpRequest, token: str) -> HttpResponse:
+    """The link from an offer mail. GET shows the offer (mail scanners open links); the
+    POST books it, or, after a lost race, the free time chosen instead (R11)."""
+    try:
+        offer = standby_offer(token=token)
+    except ServiceError as error:
+        return render(
+            request,
+            "codes/standby_offer.html",
+            {"error": error},
+            status=OFFER_STATUS.get(error.code, 400),
+        )
+    context = {"offer": offer, "vaccine": offer.entry.vaccine}
+    if request.method == "GET":
+        return render(request, "codes/standby_offer.html", context)
+    form = forms.SlotChoiceForm(request.POST, options=[])
+    chosen = form.slot_ids() if "option" in request.POST and form.is_valid() else (None, None)
+    try:
+        result = standby_offer_accept(
+            token=token, first_slot_id=chosen[0], second_slot_id=chosen[1]
+        )
+    except ServiceError as error:
+        return render(
+            request,
+            "codes/standby_offer.html",
+            {"error": error},
+            status=OFFER_STATUS.get(error.code, 400),
+        )
+    if not result.booked:
+        alternatives = _labelled(result.alternatives)
+        return render(
+            request,
+            "codes/standby_offer.html",
+            {
+                **context,
+                "form": forms.SlotChoiceForm(options=[(v, "") for _o, v, _c in alternatives]),
+                "options": alternatives,
+                "lost_race": True,
+            },
+        )
+    pair = result.pairs[0]
+    return render(
+        request,
+        "codes/confirmation.html",
+        {
+            "bookings": [(pair, _appointments(pair))],
+            "what_to_bring": WHAT_TO_BRING,
+            "no_printout": NO_PRINTOUT,
+        },
+    )

@@ -1,4 +1,5 @@
-"""Periodic jobs: a small scheduler that enqueues daily tasks once per day.
+"""Periodic jobs: a small scheduler that enqueues daily tasks once per day, and interval
+tasks once per interval.
 
 django-tasks runs tasks but does not schedule them; `manage.py run_scheduler` (started by
 `make run`, one per deployment or more — they cannot double-enqueue) calls
@@ -23,28 +24,47 @@ class DailyJob:
     task_path: str
     at: dt.time  # local time (Europe/Berlin) from which the day's run is due
 
+    def period(self, local: dt.datetime) -> str | None:
+        """The run's key, or None while today's run is not yet due."""
+        return None if local.time() < self.at else local.date().isoformat()
+
+
+@dataclass(frozen=True)
+class IntervalJob:
+    name: str
+    task_path: str
+    minutes: int  # once per this many minutes, counted from midnight
+
+    def period(self, local: dt.datetime) -> str:
+        minute = (local.hour * 60 + local.minute) // self.minutes * self.minutes
+        return f"{local.date().isoformat()}T{minute // 60:02d}:{minute % 60:02d}"
+
 
 SCHEDULE = [
     # Slots exist well beyond the release window, for second doses (before the release).
     DailyJob("top_up_slots", "impftermin.booking.tasks.top_up_slots", dt.time(4, 30)),
     # R12: the rolling release opens the next day of slots every morning.
     DailyJob("release_slots", "impftermin.booking.tasks.release_slots", dt.time(5, 0)),
+    # R8 (beyond the seeds): released or freed slots go to the standby list, in order;
+    # unanswered offers expire and pass on.
+    IntervalJob("standby_offers", "impftermin.codes.tasks.make_standby_offers", minutes=10),
 ]
 
 
 def scheduled_jobs_enqueue(
-    *, now: dt.datetime | None = None, schedule: list[DailyJob] | None = None
+    *, now: dt.datetime | None = None, schedule: list[DailyJob | IntervalJob] | None = None
 ) -> list[str]:
     """Enqueue every daily job that is due today and not enqueued yet; returns their names.
     A job whose time has passed when the scheduler starts runs at once (catch-up)."""
     local = timezone.localtime(now or timezone.now())
     enqueued = []
     for job in SCHEDULE if schedule is None else schedule:
-        if local.time() < job.at:
+        period = job.period(local)
+        if period is None:
             continue
         try:
             with transaction.atomic():
-                run = ScheduledRun.objects.create(job=job.name, period=local.date().isoformat())
+                run = ScheduledRun.objects.create(job=job.name, period=period)
                 # Enqueued in the same transaction: the run is recorded if and only if the
                 # task is (database task backend).
                 result = import_string(job.task_path).enqueue()
