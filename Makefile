@@ -44,7 +44,7 @@ $(FRONTEND_STAMP):
 frontend: $(FRONTEND_STAMP)
 
 migrate: install
-	@mkdir -p var
+	@mkdir -p "$${IMPFTERMIN_VAR_DIR:-var}"
 	$(MANAGE) migrate --no-input -v 0
 
 demo: migrate
@@ -54,7 +54,8 @@ demo: migrate
 run: frontend demo
 	@$(MANAGE) collectstatic --no-input -v 0
 	@$(MANAGE) demo_info --url "http://$(HOST):$(PORT)/"
-	@trap 'kill 0' INT TERM EXIT; \
+	@export SITE_URL="$${SITE_URL:-http://$(HOST):$(PORT)}"; \
+	 trap 'kill 0' INT TERM EXIT; \
 	 $(MANAGE) db_worker --queue-name default --no-reload & \
 	 $(MANAGE) run_scheduler & \
 	 $(MANAGE) runserver --noreload $(HOST):$(PORT)
@@ -80,7 +81,7 @@ chromium:
 	  else echo "Chromium is missing: apt-get install chromium (browser tests will skip)"; fi; }
 
 test: install gettext frontend chromium
-	@mkdir -p var
+	@mkdir -p "$${IMPFTERMIN_VAR_DIR:-var}"
 	$(BIN)/pytest
 
 test-fast: install

@@ -258,6 +258,9 @@ LOGGING = {
 # dose always finds slots.
 SLOT_PLANNING_DAYS = env_int("SLOT_PLANNING_DAYS", 63)
 
+# How long an offer from the standby list (R8) may be taken before it passes on.
+STANDBY_OFFER_HOURS = env_int("STANDBY_OFFER_HOURS", 12)
+
 # The shared reference data (postcodes, districts, populations) used by the importer.
 REFERENCE_DATA_DIR = Path(
     os.environ.get("REFERENCE_DATA_DIR", PROJECT_DIR.parent / "shared" / "data")

@@ -42,7 +42,7 @@ OFFER_INVALID = _("Dieses Angebot gibt es nicht (mehr).")
 
 
 def offer_hours() -> int:
-    return int(getattr(settings, "STANDBY_OFFER_HOURS", 12))
+    return settings.STANDBY_OFFER_HOURS
 
 
 def standby_position(entry: StandbyEntry) -> int:
