@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from impftermin.booking import services
 from impftermin.booking.models import Appointment, AppointmentPair, Slot
 from impftermin.booking.selectors import day_start
-from impftermin.core.admin import ReadOnlyTabularInline, ServiceAddForm
+from impftermin.core.admin import ReadOnlyAdminMixin, ReadOnlyTabularInline, ServiceAddForm
 from impftermin.core.errors import ServiceError
 
 SLOT_EDITABLE_FIELDS = ["capacity", "released"]
@@ -165,7 +165,7 @@ class AppointmentInline(ReadOnlyTabularInline):
 
 
 @admin.register(AppointmentPair)
-class AppointmentPairAdmin(admin.ModelAdmin):
+class AppointmentPairAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only. `holder` is a keyed reference to a code or a registration: never shown."""
 
     list_display = [
@@ -197,15 +197,6 @@ class AppointmentPairAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("vaccine", "centre", "replaced_by")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_cancel_permission(self, request) -> bool:
         return request.user.has_perm("booking.change_appointmentpair")

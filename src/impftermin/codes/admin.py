@@ -5,7 +5,7 @@ personal data is shown (the person is only their code set's number)."""
 from django.contrib import admin
 
 from impftermin.codes.models import StandbyEntry, StandbyOffer
-from impftermin.core.admin import ReadOnlyTabularInline
+from impftermin.core.admin import ReadOnlyAdminMixin, ReadOnlyTabularInline
 
 
 class StandbyOfferInline(ReadOnlyTabularInline):
@@ -15,19 +15,10 @@ class StandbyOfferInline(ReadOnlyTabularInline):
 
 
 @admin.register(StandbyEntry)
-class StandbyEntryAdmin(admin.ModelAdmin):
+class StandbyEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("id", "district", "vaccine", "status", "offers_made", "created_at")
     list_filter = ("status", "district__region", "vaccine")
     list_select_related = ("district", "vaccine")
     fields = ("code_set", "district", "vaccine", "status", "offers_made", "created_at")
     readonly_fields = fields
     inlines = [StandbyOfferInline]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

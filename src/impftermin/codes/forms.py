@@ -124,13 +124,8 @@ class BookingCodesForm(PostcodeForm):
         postcode = self.fields.pop("postcode")
         for number in range(1, MAX_CODES_PER_BOOKING + 1):
             self.fields[f"code_{number}"] = _code_field(number)
-        self.fields["postcode"] = postcode
-        # KernForm set the attributes before the code fields existed.
-        for number in range(1, MAX_CODES_PER_BOOKING + 1):
-            field = self.fields[f"code_{number}"]
-            field.widget.attrs.setdefault("class", "kern-form-input__input")
-            if field.help_text:
-                self._describe(f"code_{number}", f"{self[f'code_{number}'].auto_id}-hint")
+            self.style_field(f"code_{number}")
+        self.fields["postcode"] = postcode  # after the codes, in the page's order
 
     def codes(self) -> list[str]:
         return [

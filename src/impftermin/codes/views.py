@@ -331,6 +331,16 @@ def _labelled(options: list[PairOption]) -> list[tuple[PairOption, str, object]]
     return [(o, _option_value(o), centres.get(o.centre_id)) for o in options]
 
 
+def _lost_race(result) -> dict:
+    """R11: a lost race is no error; the page offers the next free times instead."""
+    alternatives = _labelled(result.alternatives)
+    return {
+        "form": forms.SlotChoiceForm(options=[(value, "") for _o, value, _c in alternatives]),
+        "options": alternatives,
+        "lost_race": True,
+    }
+
+
 def _chosen_day(raw: str | None, days: list[tuple[dt.date, int]]) -> dt.date | None:
     free = [day for day, _count in days]
     if raw:
@@ -426,18 +436,7 @@ def choose(request: HttpRequest) -> HttpResponse:
         form.add_service_error(error)
         return render(request, "codes/choose.html", context)
     if not result.booked:
-        # R11: a lost race is no error; here are the next free times.
-        alternatives = _labelled(result.alternatives)
-        return render(
-            request,
-            "codes/choose.html",
-            {
-                **context,
-                "form": forms.SlotChoiceForm(options=[(v, "") for _o, v, _c in alternatives]),
-                "lost_race": True,
-                "options": alternatives,
-            },
-        )
+        return render(request, "codes/choose.html", {**context, **_lost_race(result)})
     _remember(request, BOOKING, {**booking, "booked": True})
     return redirect("codes:confirmation")
 
@@ -470,13 +469,17 @@ def confirmation(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "codes/confirmation.html",
-        {
-            "bookings": [(pair, _appointments(pair)) for pair in pairs],
-            "what_to_bring": WHAT_TO_BRING,
-            "no_printout": NO_PRINTOUT,
-            "rebook": booking.get("rebook", False),
-        },
+        _confirmation(pairs, rebook=booking.get("rebook", False)),
     )
+
+
+def _confirmation(pairs: list, *, rebook: bool = False) -> dict:
+    return {
+        "bookings": [(pair, _appointments(pair)) for pair in pairs],
+        "what_to_bring": WHAT_TO_BRING,
+        "no_printout": NO_PRINTOUT,
+        "rebook": rebook,
+    }
 
 
 # --- check, rebook, cancel with the code (R4, R10) ---------------------------------------
@@ -618,24 +621,5 @@ def standby_offer_view(request: HttpRequest, token: str) -> HttpResponse:
             status=OFFER_STATUS.get(error.code, 400),
         )
     if not result.booked:
-        alternatives = _labelled(result.alternatives)
-        return render(
-            request,
-            "codes/standby_offer.html",
-            {
-                **context,
-                "form": forms.SlotChoiceForm(options=[(v, "") for _o, v, _c in alternatives]),
-                "options": alternatives,
-                "lost_race": True,
-            },
-        )
-    pair = result.pairs[0]
-    return render(
-        request,
-        "codes/confirmation.html",
-        {
-            "bookings": [(pair, _appointments(pair))],
-            "what_to_bring": WHAT_TO_BRING,
-            "no_printout": NO_PRINTOUT,
-        },
-    )
+        return render(request, "codes/standby_offer.html", {**context, **_lost_race(result)})
+    return render(request, "codes/confirmation.html", _confirmation(result.pairs))

@@ -69,11 +69,8 @@ class ServiceAddAdminMixin:
         super().save_model(request, obj, form, change)
 
 
-class ReadOnlyTabularInline(admin.TabularInline):
+class ReadOnlyAdminMixin:
     """Rows shown for reference only: what services wrote is not edited by hand."""
-
-    extra = 0
-    can_delete = False
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -83,3 +80,8 @@ class ReadOnlyTabularInline(admin.TabularInline):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ReadOnlyTabularInline(ReadOnlyAdminMixin, admin.TabularInline):
+    extra = 0
+    can_delete = False

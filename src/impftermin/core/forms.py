@@ -15,13 +15,17 @@ class KernForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for name, field in self.fields.items():
-            widget = field.widget
-            if isinstance(widget, forms.RadioSelect):
-                continue  # rendered by core/includes/radios.html
-            widget.attrs.setdefault("class", "kern-form-input__input")
-            if field.help_text:
-                self._describe(name, f"{self[name].auto_id}-hint")
+        for name in self.fields:
+            self.style_field(name)
+
+    def style_field(self, name: str) -> None:
+        """KERN's input class and the hint's id; call it for fields added later, too."""
+        field = self.fields[name]
+        if isinstance(field.widget, forms.RadioSelect):
+            return  # rendered by core/includes/radios.html
+        field.widget.attrs.setdefault("class", "kern-form-input__input")
+        if field.help_text:
+            self._describe(name, f"{self[name].auto_id}-hint")
 
     def _describe(self, name: str, element_id: str) -> None:
         attrs = self.fields[name].widget.attrs
