@@ -9,10 +9,19 @@ from django.utils import timezone
 
 from impftermin.booking.models import AppointmentPair, PairStatus, Slot
 from impftermin.codes.models import PinRequest
+from impftermin.codes.services import code_book_pair
+from impftermin.core.errors import ServiceError
 from impftermin.notifications.models import OutboundMessage
 from impftermin.regions.models import BookingMode
 from tests.codes.helpers import pin_from_sms
-from tests.factories import at, make_district, make_postcode, make_region, make_slot
+from tests.factories import (
+    at,
+    make_district,
+    make_postcode,
+    make_region,
+    make_slot,
+    make_vaccine,
+)
 
 CODE_RE = re.compile(r"\b[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}\b")
 
@@ -53,11 +62,20 @@ def slots(place):
     return first, later, second
 
 
+def nonce(client) -> str:
+    """The booking's nonce, as the times page puts it in its form."""
+    return client.session["codes_booking"]["value"]["nonce"]
+
+
 def choose(client, slot, second=None, day=None):
     value = f"{slot.pk}-{second.pk}" if second else str(slot.pk)
     return client.post(
         "/termin/buchen/termine/",
-        {"option": value, "tag": timezone.localdate(day or slot.start).isoformat()},
+        {
+            "option": value,
+            "tag": timezone.localdate(day or slot.start).isoformat(),
+            "nonce": nonce(client),
+        },
     )
 
 
@@ -67,7 +85,7 @@ def choose(client, slot, second=None, day=None):
 def test_R12_postcode_places_the_person_in_their_district(client, place):
     response = client.post("/termin/", {"postcode": " 48565 "})
     assert response.status_code == 302 and response["Location"].endswith("/termin/alter/")
-    assert client.session["codes_flow"]["district"] == place.other_district.pk
+    assert client.session["codes_flow"]["value"]["district"] == place.other_district.pk
 
 
 def test_R12_postcode_spanning_two_districts_asks_which_one(client, place):
@@ -77,7 +95,7 @@ def test_R12_postcode_spanning_two_districts_asks_which_one(client, place):
     response = client.post(
         "/termin/", {"postcode": "48000", "district": str(place.other_district.pk)}
     )
-    assert client.session["codes_flow"]["district"] == place.other_district.pk
+    assert client.session["codes_flow"]["value"]["district"] == place.other_district.pk
 
 
 def test_R12_postcode_of_another_region_points_to_it(client, place):
@@ -318,7 +336,9 @@ def test_a_tampered_slot_choice_changes_nothing(client, place, slots):
     client.post("/termin/buchen/", {"code_1": codes[0], "postcode": "48143"})
     other = make_slot(place.other_centre, place.biontech, at(5))  # another district (R9)
     for option in ("abc", "1-2-3", "9" * 30, str(other.pk), ""):
-        response = client.post("/termin/buchen/termine/", {"option": option})
+        response = client.post(
+            "/termin/buchen/termine/", {"option": option, "nonce": nonce(client)}
+        )
         assert response.status_code == 200
     assert not AppointmentPair.objects.exists()
     assert set(Slot.objects.values_list("booked", flat=True)) == {0}
@@ -330,3 +350,77 @@ def test_pages_are_in_english_with_the_lang_attribute(client, place):
     assert '<html lang="en">' in page and "Where do you live?" in page
     response = client.post("/en/termin/", {"postcode": "1"})
     assert "exactly 5 digits" in response.content.decode()
+
+
+# --- findings of the review: vaccine, stale pages, session ------------------------------------
+
+
+def test_codes_book_only_the_vaccine_chosen_after_the_eligibility_check(client, place, slots):
+    first, _later, second = slots
+    other = make_vaccine("L921")
+    foreign = make_slot(place.centre, other, at(5, 12))
+    codes = get_codes(client)  # chosen: BioNTech (the only one offered)
+    client.post("/termin/buchen/", {"code_1": codes[0], "postcode": "48143"})
+    response = choose(client, foreign)
+    assert response.status_code == 200 and "anderen Impfstoff" in response.content.decode()
+    assert not AppointmentPair.objects.exists()
+    with pytest.raises(ServiceError) as error:
+        code_book_pair(code=codes[0], district_id=place.district.pk, first_slot_id=foreign.pk)
+    assert error.value.code == "wrong_vaccine"
+    assert choose(client, first, second).status_code == 302
+
+
+def test_a_times_page_of_an_older_booking_cannot_book_for_a_newer_one(client, place, slots):
+    first, _later, second = slots
+    codes = get_codes(client)
+    client.post("/termin/buchen/", {"code_1": codes[0], "postcode": "48143"})
+    stale = nonce(client)
+    client.post("/termin/buchen/", {"code_1": codes[1], "postcode": "48143"})  # a second tab
+    response = client.post(
+        "/termin/buchen/termine/", {"option": f"{first.pk}-{second.pk}", "nonce": stale}
+    )
+    assert response.status_code == 302 and not AppointmentPair.objects.exists()
+
+
+def test_cancelling_leaves_no_code_in_the_session_and_stale_pages_move_on(client, place, slots):
+    first, _later, second = slots
+    codes = get_codes(client)
+    client.post("/termin/buchen/", {"code_1": codes[0], "postcode": "48143"})
+    choose(client, first, second)
+    client.post("/termin/pruefen/", {"code": codes[0]})
+    client.post("/termin/pruefen/stornieren/")
+    assert "codes_check" not in client.session and "codes_booking" not in client.session
+    assert client.get("/termin/buchen/bestaetigung/")["Location"].endswith("/termin/buchen/")
+
+
+def test_the_session_forgets_the_codes_after_an_hour_and_with_the_browser(client, place, slots):
+    codes = get_codes(client)
+    client.post("/termin/pruefen/", {"code": codes[0]})
+    assert client.session.get_expire_at_browser_close()
+    session = client.session
+    session["codes_check"]["until"] = 0
+    session.save()
+    assert client.get("/termin/pruefen/termin/")["Location"].endswith("/termin/pruefen/")
+    session = client.session
+    session["codes_check"] = ["tampered"]
+    session.save()
+    assert client.get("/termin/pruefen/termin/")["Location"].endswith("/termin/pruefen/")
+
+
+def test_an_error_of_the_third_code_is_shown_at_the_third_field(client, place, slots):
+    codes = get_codes(client)
+    response = client.post(
+        "/termin/buchen/", {"code_1": codes[0], "code_3": "ABCD-EFGH-JKMN", "postcode": "48143"}
+    )
+    form = response.context["form"]
+    assert "code_3" in form.errors and "code_2" not in form.errors
+
+
+def test_rebook_is_not_offered_too_late_and_the_page_says_why(client, place):
+    soon = make_slot(place.centre, place.biontech, at(2))
+    make_slot(place.centre, place.biontech, at(24), released=False)
+    codes = get_codes(client)
+    code_book_pair(code=codes[0], district_id=place.district.pk, first_slot_id=soon.pk)
+    client.post("/termin/pruefen/", {"code": codes[0]})
+    page = client.get("/termin/pruefen/termin/").content.decode()
+    assert "Termin verschieben" not in page and "Umbuchen ist nur bis 3 Tage" in page

@@ -130,6 +130,8 @@ def test_R8_R11_a_raced_offer_shows_the_next_free_times(client, world):
     page = response.content.decode()
     assert response.status_code == 200 and "gerade von jemand anderem gebucht" in page
     option = re.search(rf'value="({later.pk}-[0-9]+)"', page).group(1)
+    response = client.post(link, {"option": "not-a-time"})
+    assert response.status_code == 200 and not AppointmentPair.objects.exists()
     client.post(link, {"option": option})
     assert AppointmentPair.objects.get().appointments.filter(slot=later).exists()
 
@@ -146,11 +148,18 @@ def test_R8_a_cancellation_offers_the_freed_seat_to_the_list(world):
     assert StandbyOffer.objects.filter(first_slot=first).count() == 1
 
 
-def test_R8_booking_by_code_leaves_the_list_and_a_booked_person_cannot_join(world):
+def test_R8_booking_by_code_leaves_the_list_and_a_booked_person_cannot_join(client, world):
     code = join(world, MOBILES[0])
-    first, _second = open_slot(world)
-    code_book_pair(code=code, district_id=world.district.pk, first_slot_id=first.pk)
+    open_slot(world)  # offered
+    later, _ = open_slot(world, day=6)  # booked by code meanwhile
+    standby_offers_make()
+    link = offer_link()
+    code_book_pair(code=code, district_id=world.district.pk, first_slot_id=later.pk)
     assert StandbyEntry.objects.get().status == StandbyStatus.BOOKED
+    # the open offer passes its seat on, and its link books nothing more
+    assert StandbyOffer.objects.get().status == StandbyOfferStatus.EXPIRED
+    assert client.post(link).status_code == 410
+    assert AppointmentPair.objects.count() == 1
     with pytest.raises(ServiceError) as error:
         standby_join(code=code, district_id=world.district.pk, vaccine_id=world.biontech.pk)
     assert error.value.code == "standby_has_booking"

@@ -73,3 +73,28 @@ def test_malformed_configuration_is_refused_with_its_name(name, value):
     result = start(**{name: value})
     assert result.returncode != 0
     assert name in result.stderr
+
+
+LOG_REFUSED_LINK = """
+import logging, django
+django.setup()
+path = "/termin/warteliste/angebot/" + "A" * 20 + "b-_" * 8 + "/"
+logging.getLogger("django.request").warning("Not Found: %s", path)
+logging.getLogger("django.server").info('"POST %s HTTP/1.1" 404 5', path)
+"""
+
+
+def test_link_tokens_never_reach_the_log():
+    """Django logs the path of every refused request (django.request) and the request line
+    (django.server); the link tokens in those paths are redacted."""
+    environment = os.environ | {"DJANGO_SETTINGS_MODULE": "impftermin.settings"}
+    result = subprocess.run(  # noqa: S603 - our own interpreter and a fixed script
+        [sys.executable, "-c", LOG_REFUSED_LINK],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("/termin/warteliste/angebot/[redacted]/") == 2
+    assert "AAAAAAAAAAAAAAAAAAAA" not in result.stderr

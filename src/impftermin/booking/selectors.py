@@ -19,8 +19,15 @@ from django.db.models import (
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
-from impftermin.booking.models import AppointmentPair, PairStatus, Slot
+from impftermin.booking.models import (
+    Appointment,
+    AppointmentPair,
+    AppointmentStatus,
+    PairStatus,
+    Slot,
+)
 from impftermin.centres.selectors import UNKNOWN_VACCINE, get_vaccine
 from impftermin.core.errors import ServiceError
 from impftermin.core.validation import as_date, as_id
@@ -285,3 +292,54 @@ def live_pair_for(*, holder: str) -> AppointmentPair | None:
         .prefetch_related("appointments__slot")
         .first()
     )
+
+
+def booked_appointments(pair: AppointmentPair) -> list[Appointment]:
+    """The pair's appointments that still stand, first dose first, with their slots."""
+    return list(
+        pair.appointments.filter(status=AppointmentStatus.BOOKED)
+        .select_related("slot")
+        .order_by("dose")
+    )
+
+
+def rebook_refusal(
+    *, pair: AppointmentPair, appointments: list[Appointment], now: dt.datetime
+) -> ServiceError | None:
+    """Why this pair cannot be moved now, or None: the engine raises it, pages show it
+    instead of offering the button."""
+    if any(
+        a.status in (AppointmentStatus.CHECKED_IN, AppointmentStatus.VACCINATED)
+        for a in appointments
+    ):
+        return ServiceError(
+            "pair_in_progress",
+            _("Nach der ersten Impfung wird der Zweittermin im Impfzentrum geändert."),
+            field="pair",
+        )
+    upcoming = [
+        a.slot.start
+        for a in appointments
+        if a.status == AppointmentStatus.BOOKED and a.slot.start > now
+    ]
+    cutoff_days = District.objects.values_list("region__rebook_cutoff_days", flat=True).get(
+        centres=pair.centre_id
+    )
+    if upcoming and min(upcoming) - now < dt.timedelta(days=cutoff_days):
+        # R20: rebooking is possible until N days before the appointment.
+        return ServiceError(
+            "rebook_too_late",
+            ngettext_lazy(
+                "Umbuchen ist nur bis %(days)d Tag vor dem Termin möglich. Bitte rufen Sie die Hotline an.",
+                "Umbuchen ist nur bis %(days)d Tage vor dem Termin möglich. Bitte rufen Sie die Hotline an.",
+                "days",
+            ),
+            field="pair",
+            days=cutoff_days,
+        )
+    return None
+
+
+def seats_left(*, slot_ids: list[int]) -> dict[int, int]:
+    """Free seats per slot."""
+    return dict(Slot.objects.filter(pk__in=slot_ids).values_list("id", F("capacity") - F("booked")))

@@ -28,7 +28,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext_lazy
 
 from impftermin.booking.models import (
     Appointment,
@@ -45,6 +44,7 @@ from impftermin.booking.selectors import (
     get_district,
     local_today,
     pair_options,
+    rebook_refusal,
     second_dose_slots,
     validate_party_size,
 )
@@ -267,31 +267,10 @@ def _lock_pair_to_rebook(
     """The pair to move, locked, and its appointments whose seats go back."""
     pair = _lock_live_pair(rebooking.pair_id, rebooking.holder)
     appointments = list(pair.appointments.select_related("slot"))
-    if any(
-        a.status in (AppointmentStatus.CHECKED_IN, AppointmentStatus.VACCINATED)
-        for a in appointments
-    ):
-        raise ServiceError(
-            "pair_in_progress",
-            _("Nach der ersten Impfung wird der Zweittermin im Impfzentrum geändert."),
-            field="pair",
-        )
+    refusal = rebook_refusal(pair=pair, appointments=appointments, now=now)
+    if refusal is not None:
+        raise refusal
     freed = [a for a in appointments if a.status == AppointmentStatus.BOOKED and a.slot.start > now]
-    cutoff_days = Region.objects.values_list("rebook_cutoff_days", flat=True).get(
-        districts__centres=pair.centre_id
-    )
-    if freed and min(a.slot.start for a in freed) - now < dt.timedelta(days=cutoff_days):
-        # R20: rebooking is possible until N days before the appointment.
-        raise ServiceError(
-            "rebook_too_late",
-            ngettext_lazy(
-                "Umbuchen ist nur bis %(days)d Tag vor dem Termin möglich. Bitte rufen Sie die Hotline an.",
-                "Umbuchen ist nur bis %(days)d Tage vor dem Termin möglich. Bitte rufen Sie die Hotline an.",
-                "days",
-            ),
-            field="pair",
-            days=cutoff_days,
-        )
     return pair, freed
 
 
@@ -309,6 +288,7 @@ def _book_once(
     channel: str,
     rebooking: _Rebooking | None,
     on_booked: OnBooked | None,
+    vaccine_id: int | None,
 ) -> list[AppointmentPair]:
     """One attempt, inside the caller's transaction: validate, write the rows, claim the
     seats. Raises ServiceError for bad input, _NoPair when no pair could be had."""
@@ -327,6 +307,13 @@ def _book_once(
             district=get_district(district_id).name,
         )
     vaccine = first.vaccine
+    if vaccine_id is not None and vaccine.pk != vaccine_id:
+        # The caller's person may have only this vaccine (eligibility, their codes).
+        raise ServiceError(
+            "wrong_vaccine",
+            _("Dieser Termin ist für einen anderen Impfstoff."),
+            field="first_slot",
+        )
     party_size = len(holders)
     if first.booked - given_back[first.pk] + party_size > first.capacity:
         raise _NoPair(first)  # visibly full already: no need to write and roll back
@@ -389,6 +376,7 @@ def _book(
     channel: str,
     rebooking: _Rebooking | None = None,
     on_booked: OnBooked | None = None,
+    vaccine_id: int | None = None,
 ) -> BookingResult:
     """Book pairs for all holders in one first-dose slot and one second-dose slot; all or
     nothing. Each attempt is one transaction (see the module's locking discipline)."""
@@ -409,6 +397,7 @@ def _book(
                     channel=channel,
                     rebooking=rebooking,
                     on_booked=on_booked,
+                    vaccine_id=vaccine_id,
                 )
             return BookingResult(pairs=pairs)
         except _NoPair as no_pair:
@@ -466,6 +455,7 @@ def pair_book(
     allow_first_only: bool = False,
     channel: str = Channel.ONLINE,
     on_booked: OnBooked | None = None,
+    vaccine_id: int | None = None,
 ) -> BookingResult:
     """Book a pair for one person: both appointments or neither.
 
@@ -482,6 +472,7 @@ def pair_book(
         allow_first_only=allow_first_only,
         channel=channel,
         on_booked=on_booked,
+        vaccine_id=vaccine_id,
     )
 
 
@@ -493,6 +484,7 @@ def pairs_book_adjacent(
     second_slot_id: int | None = None,
     channel: str = Channel.ONLINE,
     on_booked: OnBooked | None = None,
+    vaccine_id: int | None = None,
 ) -> BookingResult:
     """Book pairs for a couple or household side by side: the same times at the same
     centre for everyone (R7), or for no one."""
@@ -504,6 +496,7 @@ def pairs_book_adjacent(
         allow_first_only=False,
         channel=channel,
         on_booked=on_booked,
+        vaccine_id=vaccine_id,
     )
 
 
@@ -526,6 +519,7 @@ def pair_rebook(
     second_slot_id: int | None = None,
     channel: str = Channel.ONLINE,
     on_booked: OnBooked | None = None,
+    vaccine_id: int | None = None,
 ) -> BookingResult:
     """Move a live pair to new slots in its district (until the region's cut-off, R20).
     The new seats are claimed in the same transaction that frees the old ones, so a rebook
@@ -546,6 +540,7 @@ def pair_rebook(
         channel=channel,
         rebooking=_Rebooking(pair_id=pair_id, holder=holder),
         on_booked=on_booked,
+        vaccine_id=vaccine_id,
     )
 
 

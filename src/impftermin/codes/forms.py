@@ -6,7 +6,7 @@ import re
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import ngettext, pgettext_lazy
 
 from impftermin.booking.selectors import MAX_PARTY_SIZE
 from impftermin.core.forms import GermanDateField, KernForm
@@ -68,9 +68,6 @@ class PinRequestForm(KernForm):
     mobile = forms.CharField(
         label=pgettext_lazy("label", "Mobilnummer"),
         max_length=40,
-        help_text=_(
-            "An diese Nummer senden wir eine PIN per SMS. Sie gilt 10 Minuten. Ausländische Nummern mit Ländervorwahl, z. B. +31 6 12345678."
-        ),
         error_messages=_required(_("Bitte geben Sie Ihre Mobilnummer an.")),
         widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
     )
@@ -84,9 +81,17 @@ class PinRequestForm(KernForm):
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
 
-    def __init__(self, *args, vaccines=(), **kwargs):
+    def __init__(self, *args, vaccines=(), minutes: int = 10, **kwargs):
+        # The region decides how long a PIN is valid (R2).
+        self.base_fields["mobile"].help_text = ""
         super().__init__(*args, **kwargs)
         self.fields["vaccine"].choices = [(v.pk, v.name) for v in vaccines]
+        self.fields["mobile"].help_text = ngettext(
+            "An diese Nummer senden wir eine PIN per SMS. Sie gilt %(minutes)d Minute. Ausländische Nummern mit Ländervorwahl, z. B. +31 6 12345678.",
+            "An diese Nummer senden wir eine PIN per SMS. Sie gilt %(minutes)d Minuten. Ausländische Nummern mit Ländervorwahl, z. B. +31 6 12345678.",
+            minutes,
+        ) % {"minutes": minutes}
+        self.style_field("mobile")
 
 
 class PinForm(KernForm):
@@ -127,12 +132,13 @@ class BookingCodesForm(PostcodeForm):
             self.style_field(f"code_{number}")
         self.fields["postcode"] = postcode  # after the codes, in the page's order
 
+    def codes_by_field(self) -> list[tuple[str, str]]:
+        """The codes typed in, each with its field's name (for its error)."""
+        names = [f"code_{n}" for n in range(1, MAX_CODES_PER_BOOKING + 1)]
+        return [(name, self.cleaned_data[name]) for name in names if self.cleaned_data.get(name)]
+
     def codes(self) -> list[str]:
-        return [
-            self.cleaned_data[f"code_{n}"]
-            for n in range(1, MAX_CODES_PER_BOOKING + 1)
-            if self.cleaned_data.get(f"code_{n}")
-        ]
+        return [code for _name, code in self.codes_by_field()]
 
 
 class CheckCodeForm(KernForm):

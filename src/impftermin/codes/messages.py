@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy
 
 from impftermin.booking.calendar import appointments_calendar
 from impftermin.booking.models import AppointmentPair, AppointmentStatus
+from impftermin.booking.selectors import booked_appointments
 from impftermin.codes.models import PinRequest
 from impftermin.notifications.services import Attachment, message_send_later
 
@@ -24,14 +25,21 @@ NO_PRINTOUT = gettext_lazy(
 
 
 def when(start) -> str:
-    return formats.date_format(timezone.localtime(start), "l, j. F Y, H:i")
+    """A date and time as mails and pages show it, in the active language."""
+    return formats.date_format(timezone.localtime(start), _("l, j. F Y, H:i"))
+
+
+def appointment_line(dose: int, start) -> str:
+    return _("%(dose)d. Impfung: %(when)s Uhr") % {"dose": dose, "when": when(start)}
 
 
 def _appointment_lines(pair: AppointmentPair, status: str) -> str:
-    lines = [
-        _("%(dose)d. Impfung: %(when)s Uhr") % {"dose": a.dose, "when": when(a.slot.start)}
-        for a in pair.appointments.filter(status=status).select_related("slot").order_by("dose")
-    ]
+    appointments = (
+        booked_appointments(pair)
+        if status == AppointmentStatus.BOOKED
+        else pair.appointments.filter(status=status).select_related("slot").order_by("dose")
+    )
+    lines = [appointment_line(a.dose, a.slot.start) for a in appointments]
     if status == AppointmentStatus.BOOKED and pair.second_dose_at_centre:
         lines.append(
             _("2. Impfung: Der Termin wird Ihnen bei der 1. Impfung im Impfzentrum gegeben.")

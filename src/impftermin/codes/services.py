@@ -38,6 +38,8 @@ from impftermin.codes.models import (
     EmailVerification,
     PinRequest,
     StandbyEntry,
+    StandbyOffer,
+    StandbyOfferStatus,
     StandbyStatus,
 )
 from impftermin.codes.tasks import make_standby_offers
@@ -399,17 +401,27 @@ def code_book_pair(
         second_slot_id=second_slot_id,
         allow_first_only=allow_first_only,
         channel=channel,
-        on_booked=lambda pairs, _replaced: _booked([code_set], pairs),
+        on_booked=lambda pairs, _replaced: after_booking([code_set], pairs),
+        vaccine_id=code_set.pin_request.vaccine_id,
     )
 
 
-def _booked(code_sets: list[CodeSet], pairs: list[AppointmentPair]) -> None:
-    """In the booking's transaction: confirm by mail, and leave the standby list (R8)."""
+def after_booking(
+    code_sets: list[CodeSet], pairs: list[AppointmentPair], *, rebooked: bool = False
+) -> None:
+    """In the booking's transaction: confirm by mail, and leave the standby list (R8);
+    an open offer passes its seat on. A rebook frees seats: the list may get them."""
     for code_set, pair in zip(code_sets, pairs, strict=True):
-        send_booking_confirmation(code_set.pin_request, pair)
-    StandbyEntry.objects.filter(
+        send_booking_confirmation(code_set.pin_request, pair, rebooked=rebooked)
+    live = StandbyEntry.objects.filter(
         code_set__in=code_sets, status__in=[StandbyStatus.WAITING, StandbyStatus.OFFERED]
-    ).update(status=StandbyStatus.BOOKED)
+    )
+    StandbyOffer.objects.filter(entry__in=live, status=StandbyOfferStatus.OPEN).update(
+        status=StandbyOfferStatus.EXPIRED
+    )
+    live.update(status=StandbyStatus.BOOKED)
+    if rebooked:
+        make_standby_offers.enqueue()
 
 
 def codes_book_adjacent(
@@ -436,7 +448,8 @@ def codes_book_adjacent(
         first_slot_id=first_slot_id,
         second_slot_id=second_slot_id,
         channel=channel,
-        on_booked=lambda pairs, _replaced: _booked(code_sets, pairs),
+        on_booked=lambda pairs, _replaced: after_booking(code_sets, pairs),
+        vaccine_id=code_sets[0].pin_request.vaccine_id,  # one for all (booking_party)
     )
 
 
@@ -460,14 +473,14 @@ def code_rebook(
     """Move the person's pair (R4: with the code); the new pair is claimed before the old
     one is given up."""
     code_set = code_set_for(code)
+    pair = _live_pair_of(code_set)
     return pair_rebook(
-        pair_id=_live_pair_of(code_set).pk,
+        pair_id=pair.pk,
         holder=code_set.holder,
         first_slot_id=first_slot_id,
         second_slot_id=second_slot_id,
-        on_booked=lambda pairs, _replaced: send_booking_confirmation(
-            code_set.pin_request, pairs[0], rebooked=True
-        ),
+        on_booked=lambda pairs, _replaced: after_booking([code_set], pairs, rebooked=True),
+        vaccine_id=code_set.pin_request.vaccine_id or pair.vaccine_id,
     )
 
 

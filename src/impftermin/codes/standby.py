@@ -15,17 +15,17 @@ from collections import Counter
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F
+from django.db.models import Count
 from django.urls import reverse
-from django.utils import formats, timezone, translation
-from django.utils.translation import gettext
+from django.utils import timezone, translation
+from django.utils.translation import gettext, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from impftermin.booking.models import AppointmentPair, Slot
-from impftermin.booking.selectors import any_live_pair, get_district, pair_options
+from impftermin.booking.models import AppointmentPair
+from impftermin.booking.selectors import any_live_pair, get_district, pair_options, seats_left
 from impftermin.booking.services import BookingResult, pair_book
 from impftermin.centres.selectors import get_vaccine
-from impftermin.codes.messages import send_booking_confirmation, when
+from impftermin.codes.messages import appointment_line, when
 from impftermin.codes.models import (
     CodeSet,
     StandbyEntry,
@@ -33,9 +33,10 @@ from impftermin.codes.models import (
     StandbyOfferStatus,
     StandbyStatus,
 )
-from impftermin.codes.services import code_set_for, keyed_hash
+from impftermin.codes.services import after_booking, code_set_for, keyed_hash
 from impftermin.core.errors import ServiceError
 from impftermin.notifications.services import message_send_later
+from impftermin.regions.selectors import lock_district
 
 MAX_OFFERS = 3
 OFFER_INVALID = _("Dieses Angebot gibt es nicht (mehr).")
@@ -91,11 +92,16 @@ def standby_join(*, code: str, district_id: int, vaccine_id: int) -> StandbyEntr
                 code_set,
                 kind="standby_joined",
                 subject=_("Sie stehen auf der Warteliste"),
-                body=_(
+                body=ngettext_lazy(
+                    "Guten Tag,\n\nSie stehen auf der Warteliste für den Kreis %(district)s. "
+                    "Sobald ein Termin frei wird, bieten wir ihn Ihnen per E-Mail an; das "
+                    "Angebot gilt dann %(hours)d Stunde.\n\nSie können weiterhin jederzeit "
+                    "selbst mit Ihrem Vermittlungscode buchen.",
                     "Guten Tag,\n\nSie stehen auf der Warteliste für den Kreis %(district)s. "
                     "Sobald ein Termin frei wird, bieten wir ihn Ihnen per E-Mail an; das "
                     "Angebot gilt dann %(hours)d Stunden.\n\nSie können weiterhin jederzeit "
-                    "selbst mit Ihrem Vermittlungscode buchen."
+                    "selbst mit Ihrem Vermittlungscode buchen.",
+                    "hours",
                 ),
                 params={"district": district.name, "hours": offer_hours()},
             )
@@ -115,7 +121,7 @@ def _mail(code_set: CodeSet, *, kind: str, subject, body, params: dict) -> None:
             kind=kind,
             recipient=person.email,
             subject=str(subject),
-            body=str(body) % params,
+            body=str(body % params),
             language=person.language,
         )
 
@@ -148,7 +154,7 @@ def _expire_offers(now: dt.datetime) -> set[int]:
 
 def standby_offers_make(*, now: dt.datetime | None = None) -> int:
     """Offer free appointments to the people waiting, in order; returns the offers made.
-    Safe to run in parallel with itself: each queue is worked on under row locks."""
+    Safe to run in parallel with itself: one run at a time works on a district."""
     now = now or timezone.now()
     just_expired = _expire_offers(now)
     queues = (
@@ -168,9 +174,13 @@ def _offer_in_queue(district_id: int, vaccine_id: int, now: dt.datetime, skip: s
     vaccine = get_vaccine(vaccine_id)
     today = timezone.localdate(now)
     with transaction.atomic():
+        # One run at a time per district: a second run waits and then sees the first's
+        # offers, so no seat is offered twice and the order of joining holds.
+        lock_district(district_id=district.pk)
         waiting = list(
-            StandbyEntry.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(district=district, vaccine=vaccine, status=StandbyStatus.WAITING)
+            StandbyEntry.objects.filter(
+                district=district, vaccine=vaccine, status=StandbyStatus.WAITING
+            )
             .exclude(pk__in=skip)
             .select_related("code_set__pin_request")
             .order_by("created_at", "id")[:200]
@@ -190,11 +200,7 @@ def _offer_in_queue(district_id: int, vaccine_id: int, now: dt.datetime, skip: s
                 status=StandbyOfferStatus.OPEN, first_slot_id__in=[o.first_slot_id for o in options]
             ).values_list("first_slot_id", flat=True)
         )
-        free = dict(
-            Slot.objects.filter(pk__in=[o.first_slot_id for o in options]).values_list(
-                "id", F("capacity") - F("booked")
-            )
-        )
+        free = seats_left(slot_ids=[o.first_slot_id for o in options])
         made = 0
         people = iter(waiting)
         for option in options:
@@ -229,16 +235,10 @@ def _make_offer(entry: StandbyEntry, option, now: dt.datetime) -> None:
     person = entry.code_set.pin_request
     with translation.override(person.language):
         link = settings.SITE_URL.rstrip("/") + reverse("codes:standby_offer", args=[token])
-        until = formats.date_format(timezone.localtime(expires_at), "DATETIME_FORMAT")
-        lines = [
-            gettext("%(dose)d. Impfung: %(when)s Uhr")
-            % {"dose": 1, "when": when(option.first_start)}
-        ]
+        until = when(expires_at)
+        lines = [appointment_line(1, option.first_start)]
         if option.second_start:
-            lines.append(
-                gettext("%(dose)d. Impfung: %(when)s Uhr")
-                % {"dose": 2, "when": when(option.second_start)}
-            )
+            lines.append(appointment_line(2, option.second_start))
         body = gettext(
             "Guten Tag,\n\nfür Sie ist ein Termin frei geworden:\n\n%(dates)s\n\n"
             "Mit diesem Link buchen Sie ihn (gültig bis %(until)s):\n\n%(link)s\n\n"
@@ -274,6 +274,8 @@ def _open_offer(token: object, *, lock: bool = False) -> StandbyOffer:
         raise ServiceError(
             "offer_used", _("Dieses Angebot haben Sie schon angenommen."), field="token"
         )
+    if offer.entry.status == StandbyStatus.BOOKED:
+        raise ServiceError("offer_used", _("Sie haben schon einen Termin gebucht."), field="token")
     if offer.status == StandbyOfferStatus.EXPIRED or offer.expires_at <= timezone.now():
         raise ServiceError(
             "offer_expired",
@@ -302,8 +304,7 @@ def standby_offer_accept(
         locked = _open_offer(token, lock=True)  # once, even when clicked twice at once
         locked.status = StandbyOfferStatus.ACCEPTED
         locked.save(update_fields=["status"])
-        StandbyEntry.objects.filter(pk=locked.entry_id).update(status=StandbyStatus.BOOKED)
-        send_booking_confirmation(code_set.pin_request, pairs[0])
+        after_booking([code_set], pairs)
 
     return pair_book(
         holder=code_set.holder,
@@ -311,4 +312,5 @@ def standby_offer_accept(
         first_slot_id=first_slot_id,
         second_slot_id=second_slot_id,
         on_booked=accepted,
+        vaccine_id=offer.entry.vaccine_id,
     )

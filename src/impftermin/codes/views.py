@@ -9,6 +9,8 @@ typed in (they expire with the session, after an hour)."""
 from __future__ import annotations
 
 import datetime as dt
+import secrets
+import time
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -19,9 +21,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from impftermin.booking.selectors import (
     PairOption,
+    booked_appointments,
     free_days,
     get_district,
     pair_options,
+    rebook_refusal,
 )
 from impftermin.centres.selectors import centres_by_id, get_vaccine, vaccines_offered
 from impftermin.codes import forms
@@ -50,6 +54,7 @@ from impftermin.regions.models import BookingMode, District, Region
 from impftermin.regions.selectors import (
     districts_for_postcode,
     get_region,
+    get_region_by_id,
     postcode_districts,
     region_districts,
 )
@@ -68,8 +73,27 @@ PIN_GONE = {"pin_unknown", "pin_void", "pin_expired", "pin_used"}
 
 
 def _remember(request: HttpRequest, key: str, value: dict | str) -> None:
-    request.session[key] = value
-    request.session.set_expiry(SESSION_SECONDS)
+    """Keep a step's state for an hour at most, and only while the browser is open: the
+    codes must not outlive the visit on a shared computer."""
+    request.session[key] = {"value": value, "until": time.time() + SESSION_SECONDS}
+    request.session.set_expiry(0)
+
+
+def _recall(request: HttpRequest, key: str, kind: type = dict):
+    """A step's state, or None when there is none, it ran out, or it is not what we
+    stored (a session is never trusted to hold the right shape)."""
+    stored = request.session.get(key)
+    if not isinstance(stored, dict) or not isinstance(stored.get("until"), float | int):
+        return None
+    if stored["until"] < time.time() or not isinstance(stored.get("value"), kind):
+        request.session.pop(key, None)
+        return None
+    return stored["value"]
+
+
+def _forget(request: HttpRequest, *keys: str) -> None:
+    for key in keys:
+        request.session.pop(key, None)
 
 
 # --- start: postcode → region and district (R12) ------------------------------------------
@@ -122,7 +146,7 @@ def start(request: HttpRequest) -> HttpResponse:
 
 
 def _flow_district(request: HttpRequest) -> District | None:
-    flow = request.session.get(FLOW) or {}
+    flow = _recall(request, FLOW) or {}
     try:
         return get_district(flow.get("district"), region_id=flow.get("region"))
     except ServiceError:
@@ -149,7 +173,7 @@ def eligibility(request: HttpRequest) -> HttpResponse:
         return render(request, "codes/eligibility.html", context)
     if not result.eligible:
         return render(request, "codes/eligibility.html", {**context, "refused": result})
-    flow = request.session[FLOW]
+    flow = _recall(request, FLOW) or {}
     _remember(request, FLOW, {**flow, "vaccines": [v.pk for v in result.vaccines]})
     return redirect("codes:pin_request")
 
@@ -158,7 +182,9 @@ def eligibility(request: HttpRequest) -> HttpResponse:
 
 
 def _flow_vaccines(request: HttpRequest) -> list:
-    ids = (request.session.get(FLOW) or {}).get("vaccines") or []
+    ids = (_recall(request, FLOW) or {}).get("vaccines")
+    if not isinstance(ids, list):
+        return []
     vaccines = []
     for pk in ids:
         try:
@@ -176,7 +202,12 @@ def pin_request_view(request: HttpRequest) -> HttpResponse:
     if district is None or not vaccines:
         return redirect("codes:eligibility" if district else "codes:start")
     initial = {"vaccine": vaccines[0].pk} if len(vaccines) == 1 else {}
-    form = forms.PinRequestForm(request.POST or None, vaccines=vaccines, initial=initial)
+    form = forms.PinRequestForm(
+        request.POST or None,
+        vaccines=vaccines,
+        minutes=district.region.pin_validity_minutes,
+        initial=initial,
+    )
     context = {"form": form, "district": district, "region": district.region}
     if request.method == "GET" or not form.is_valid():
         return render(request, "codes/pin_request.html", context)
@@ -191,11 +222,16 @@ def pin_request_view(request: HttpRequest) -> HttpResponse:
     except ServiceError as error:
         form.add_service_error(error)
         return render(request, "codes/pin_request.html", context)
-    flow = request.session[FLOW]
+    flow = _recall(request, FLOW) or {}
     _remember(
         request,
         FLOW,
-        {**flow, "pin_token": sent.token, "email": form.cleaned_data["email"].strip()},
+        {
+            **flow,
+            "pin_token": sent.token,
+            "email": form.cleaned_data["email"].strip(),
+            "minutes": district.region.pin_validity_minutes,
+        },
     )
     return redirect("codes:pin_enter")
 
@@ -203,12 +239,12 @@ def pin_request_view(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def pin_enter(request: HttpRequest) -> HttpResponse:
-    flow = request.session.get(FLOW) or {}
+    flow = _recall(request, FLOW) or {}
     token = flow.get("pin_token")
-    if not token:
+    if not isinstance(token, str) or not token:
         return redirect("codes:pin_request")
     form = forms.PinForm(request.POST or None)
-    context = {"form": form, "minutes": None}
+    context = {"form": form, "minutes": flow.get("minutes", 10)}
     if request.method == "GET" or not form.is_valid():
         return render(request, "codes/pin_enter.html", context)
     try:
@@ -276,11 +312,11 @@ def book(request: HttpRequest) -> HttpResponse:
     if request.method == "GET" or not form.is_valid():
         return render(request, "codes/book.html", context)
     code_sets = []
-    for number, code in enumerate(form.codes(), start=1):
+    for name, code in form.codes_by_field():
         try:
             code_sets.append(code_set_for(code))
         except ServiceError as error:
-            form.add_error(f"code_{number}", str(error.message))
+            form.add_error(name, str(error.message))
     if form.errors:
         return render(request, "codes/book.html", context)
     try:
@@ -289,7 +325,7 @@ def book(request: HttpRequest) -> HttpResponse:
         form.add_error("code_1", str(error.message))
         context["has_booking"] = error.code == "holder_has_live_pair"
         return render(request, "codes/book.html", context)
-    region = Region.objects.get(pk=code_sets[0].region_id)
+    region = get_region_by_id(region_id=code_sets[0].region_id)
     district_id, district_form = _party_district(form, region, request)
     if district_id is None:
         return render(request, "codes/book.html", {**context, "district_form": district_form})
@@ -304,7 +340,12 @@ def book(request: HttpRequest) -> HttpResponse:
     _remember(
         request,
         BOOKING,
-        {"codes": form.codes(), "district": district_id, "vaccine": vaccine.pk},
+        {
+            "codes": form.codes(),
+            "district": district_id,
+            "vaccine": vaccine.pk,
+            "nonce": secrets.token_urlsafe(8),
+        },
     )
     return redirect("codes:choose")
 
@@ -313,8 +354,9 @@ NO_VACCINE = _("In Ihrem Kreis wird dieser Impfstoff derzeit nicht angeboten.")
 
 
 def _booking(request: HttpRequest) -> dict | None:
-    booking = request.session.get(BOOKING)
-    if not isinstance(booking, dict) or not booking.get("codes"):
+    booking = _recall(request, BOOKING)
+    codes = (booking or {}).get("codes")
+    if not isinstance(codes, list) or not codes or not all(isinstance(c, str) for c in codes):
         return None
     return booking
 
@@ -404,12 +446,16 @@ def choose(request: HttpRequest) -> HttpResponse:
         "days": days,
         "day": day,
         "day_param": DAY_PARAM,
+        "nonce": booking.get("nonce", ""),
         "options": _labelled(options),
         # R8: nothing free for one person booking anew → the standby list.
         "standby": party_size == 1 and not booking.get("rebook"),
     }
     if request.method == "GET" or not form.is_valid():
         return render(request, "codes/choose.html", context)
+    if request.POST.get("nonce") != booking.get("nonce"):
+        # The page was made for another booking (a second tab started one since).
+        return redirect("codes:choose")
     first_slot_id, second_slot_id = form.slot_ids()
     codes = booking["codes"]
     try:
@@ -454,9 +500,7 @@ def _booked_pairs(codes: list[str]) -> list:
 
 
 def _appointments(pair) -> list:
-    return sorted(
-        (a for a in pair.appointments.all() if a.status == "booked"), key=lambda a: a.dose
-    )
+    return booked_appointments(pair)
 
 
 @never_cache
@@ -466,6 +510,8 @@ def confirmation(request: HttpRequest) -> HttpResponse:
     if booking is None or not booking.get("booked"):
         return redirect("codes:book")
     pairs = _booked_pairs(booking["codes"])
+    if not pairs:  # cancelled meanwhile, e.g. in another tab
+        return redirect("codes:check")
     return render(
         request,
         "codes/confirmation.html",
@@ -502,8 +548,7 @@ def check(request: HttpRequest) -> HttpResponse:
 
 
 def _checked_code(request: HttpRequest) -> str | None:
-    code = request.session.get(CHECK)
-    return code if isinstance(code, str) else None
+    return _recall(request, CHECK, kind=str)
 
 
 @never_cache
@@ -526,17 +571,16 @@ def booking_detail(request: HttpRequest) -> HttpResponse:
                 "district": pair.centre.district_id,
                 "vaccine": pair.vaccine_id,
                 "rebook": True,
+                "nonce": secrets.token_urlsafe(8),
             },
         )
         return redirect("codes:choose")
     context = {"pair": pair, "appointments": _appointments(pair) if pair else []}
     if pair is not None:
-        # The engine's rule (R20), to show the button only when it can work.
-        now = timezone.now()
-        upcoming = [a.slot.start for a in context["appointments"] if a.slot.start > now]
-        cutoff = pair.centre.district.region.rebook_cutoff_days
-        context["can_rebook"] = bool(upcoming) and min(upcoming) - now >= dt.timedelta(days=cutoff)
-        context["cutoff_days"] = cutoff
+        # The engine's own rule (R20), so the button shows only when it can work.
+        context["rebook_refusal"] = rebook_refusal(
+            pair=pair, appointments=list(pair.appointments.all()), now=timezone.now()
+        )
     return render(request, "codes/booking.html", context)
 
 
@@ -561,6 +605,7 @@ def cancel(request: HttpRequest) -> HttpResponse:
         pair = code_cancel(code=code)
     except ServiceError as error:
         return render(request, "codes/cancel.html", {"error": error}, status=409)
+    _forget(request, CHECK, BOOKING)  # nothing of the booking stays in the browser
     return render(request, "codes/cancelled.html", {"pair": pair})
 
 
@@ -607,8 +652,12 @@ def standby_offer_view(request: HttpRequest, token: str) -> HttpResponse:
     context = {"offer": offer, "vaccine": offer.entry.vaccine}
     if request.method == "GET":
         return render(request, "codes/standby_offer.html", context)
-    form = forms.SlotChoiceForm(request.POST, options=[])
-    chosen = form.slot_ids() if "option" in request.POST and form.is_valid() else (None, None)
+    chosen = (None, None)
+    if "option" in request.POST:  # a time chosen after a lost race
+        form = forms.SlotChoiceForm(request.POST, options=[])
+        if not form.is_valid():
+            return render(request, "codes/standby_offer.html", {**context, "form": form})
+        chosen = form.slot_ids()
     try:
         result = standby_offer_accept(
             token=token, first_slot_id=chosen[0], second_slot_id=chosen[1]

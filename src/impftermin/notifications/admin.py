@@ -10,7 +10,8 @@ from impftermin.notifications.services import message_retry_now
 @admin.register(OutboundMessage)
 class OutboundMessageAdmin(admin.ModelAdmin):
     """Read-only: operators see what went out, what waits and what failed, and may ask
-    for another try. Texts hold personal data, so only the delivery facts are listed."""
+    for another try. Texts hold secrets (PINs, booking codes, links) and personal data:
+    neither the text nor the attachment is shown, only the delivery facts."""
 
     list_display = [
         "created_at",
@@ -22,12 +23,12 @@ class OutboundMessageAdmin(admin.ModelAdmin):
         "sent_at",
     ]
     list_filter = ["status", "channel", "kind"]
-    readonly_fields = [
+    fields = readonly_fields = [
         "channel",
         "kind",
         "recipient",
         "subject",
-        "body",
+        "attachment_name",
         "status",
         "attempts",
         "last_error",

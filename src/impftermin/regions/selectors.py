@@ -61,3 +61,13 @@ def get_region(*, slug: object) -> Region:
 
 def region_districts(*, region_id: int) -> list[District]:
     return list(District.objects.filter(region_id=region_id).order_by("name"))
+
+
+def get_region_by_id(*, region_id: int) -> Region:
+    return Region.objects.get(pk=region_id)
+
+
+def lock_district(*, district_id: int) -> District:
+    """Inside a transaction: the district's row, locked to its end, so that work on one
+    district's queue (the standby list) runs one at a time."""
+    return District.objects.select_for_update().get(pk=district_id)
