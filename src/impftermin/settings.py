@@ -249,9 +249,7 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"redact_link_tokens": {"()": "impftermin.core.logging.RedactLinkTokens"}},
-    "handlers": {
-        "console": {"class": "logging.StreamHandler", "filters": ["redact_link_tokens"]}
-    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_link_tokens"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         # Django's own loggers through our handler too, so that no link token is logged.
