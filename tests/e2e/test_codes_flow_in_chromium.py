@@ -166,6 +166,9 @@ LABELS = {
         "cancelled": "Ihre Termine sind storniert",
         "moved_subject": "Ihre Impftermine wurden verschoben",
         "cancelled_subject": "Ihre Impftermine sind storniert",
+        "standby": "Auf die Warteliste",
+        "standby_title": "Warteliste",
+        "offer_subject": "Ein Impftermin ist für Sie frei",
     },
     "en": {
         "postcode": "Postcode of your home",
@@ -197,6 +200,9 @@ LABELS = {
         "cancelled": "Your appointments are cancelled",
         "moved_subject": "Your vaccination appointments have been moved",
         "cancelled_subject": "Your vaccination appointments are cancelled",
+        "standby": "Join the standby list",
+        "standby_title": "Standby list",
+        "offer_subject": "A vaccination appointment is free for you",
     },
 }
 
@@ -238,6 +244,13 @@ def test_R2_R10_whole_flow_book_check_rebook_cancel(browser, site, smtp, languag
         walk.goto("/")
         if shots:
             page.screenshot(path=SCREENSHOTS / "0-start.png", full_page=True)
+        # a wrong postcode: the error summary gets the focus and links to the field
+        page.get_by_label(labels["postcode"]).first.fill("4814")
+        walk.click(labels["continue"], "0-error-summary" if shots else None)
+        summary = page.locator("#error-summary")
+        assert summary.evaluate("element => element === document.activeElement")
+        summary.get_by_role("link").click()
+        assert page.evaluate("document.activeElement.id") == "id_postcode"
         codes = walk.get_codes(email="person@example.org", labels=labels, shots=shots)
         assert len(codes) == 2
 
@@ -344,3 +357,33 @@ def test_the_accessibility_scan_can_fail(browser, live_server):
         context.close()
     assert any("label" in problem for problem in walk.problems)
     assert any("color-contrast" in problem for problem in walk.problems)
+
+
+@pytest.mark.parametrize("language", ["de", "en"])
+def test_R8_standby_list_join_and_take_the_offer(browser, site, smtp, language):
+    """Nothing free: join the list; a seat comes free; the offer's link books it."""
+    _world, _url, _outbox, slots = site
+    Slot.objects.filter(pk__in=[slots["first"].pk, slots["later"].pk]).update(booked=2)
+    walk, context = open_walk(browser, site, smtp, language)
+    labels, page = LABELS[language], walk.page
+    try:
+        code = walk.get_codes(email="waiting@example.org", labels=labels)[0]
+        walk.goto("/termin/buchen/")
+        page.get_by_label(labels["code"], exact=True).fill(code)
+        page.get_by_label(labels["postcode"]).fill("48143")
+        walk.click(labels["show_slots"])
+        walk.click(labels["standby"])
+        assert page.get_by_role("heading", level=1).inner_text() == labels["standby_title"]
+        Slot.objects.filter(pk=slots["first"].pk).update(booked=1)  # a seat came free
+        from impftermin.codes.standby import standby_offers_make
+
+        assert standby_offers_make() == 1
+        offer = walk.mail(labels["offer_subject"]).get_body().get_content()
+        page.goto(re.search(r"https?://\S+", offer).group(0))
+        walk.check_page()
+        walk.click(labels["book"])
+        assert page.get_by_role("heading", level=1).inner_text() == labels["booked"]
+        assert AppointmentPair.objects.filter(status=PairStatus.BOOKED).count() == 1
+    finally:
+        context.close()
+    assert walk.problems == []
