@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "impftermin.booking",
     "impftermin.notifications",
     "impftermin.codes",
+    "impftermin.registrations",
     "impftermin.demo",
 ]
 
@@ -263,6 +264,17 @@ LOGGING = {
 # longest minimum second-dose interval (28 days) plus a week, so that the earliest second
 # dose always finds slots.
 SLOT_PLANNING_DAYS = env_int("SLOT_PLANNING_DAYS", 63)
+
+# The population-register check (R14): the adapter, and for the CSV adapter its file
+# (the demo's fictitious register by default).
+POPULATION_REGISTER_BACKEND = os.environ.get(
+    "POPULATION_REGISTER_BACKEND", "impftermin.registrations.register.CsvPopulationRegister"
+)
+POPULATION_REGISTER_FILE = Path(
+    os.environ.get(
+        "POPULATION_REGISTER_FILE", BASE_DIR / "demo" / "data" / "population_register.csv"
+    )
+)
 
 # How long an offer from the standby list (R8) may be taken before it passes on.
 STANDBY_OFFER_HOURS = env_int("STANDBY_OFFER_HOURS", 12)

@@ -53,6 +53,7 @@ from impftermin.centres.selectors import centre_is_open_on, get_centre, get_vacc
 from impftermin.core.errors import ServiceError
 from impftermin.core.validation import as_date, as_id
 from impftermin.regions.models import Region
+from impftermin.vaccines.models import Vaccine
 
 MAX_SECOND_DOSE_TRIES = 5  # other second-dose slots tried when the chosen one was taken
 ALTERNATIVES_DAYS = 14
@@ -728,3 +729,195 @@ def slots_release(*, region_id: int | None = None, today: dt.date | None = None)
             start__lt=horizon,
         ).update(released=True)
     return released
+
+
+# --- assignment (the Hessen way, R16) --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AssignmentRequest:
+    """One person of the assignment pool, for a pair at their centre with their vaccine
+    (`single_dose`: one appointment only, e.g. recovered persons, R27)."""
+
+    holder: str
+    centre_id: int
+    vaccine_id: int
+    single_dose: bool = False
+
+
+@dataclass
+class _FreeSlot:
+    id: int
+    start: dt.datetime
+    free: int
+
+
+def _free_slots(
+    centre_id: int, vaccine: Vaccine, start_after: dt.datetime, until: dt.datetime, *, first: bool
+) -> list[_FreeSlot]:
+    slots = Slot.objects.filter(
+        centre_id=centre_id,
+        vaccine=vaccine,
+        start__gt=start_after,
+        start__lte=until,
+        booked__lt=F("capacity"),
+    )
+    if first:
+        slots = slots.filter(released=True)
+    return [
+        _FreeSlot(pk, start, capacity - booked)
+        for pk, start, capacity, booked in slots.order_by("start", "id").values_list(
+            "id", "start", "capacity", "booked"
+        )
+    ]
+
+
+def _plan_assignment(
+    requests: list[AssignmentRequest], firsts: list[_FreeSlot], seconds: list[_FreeSlot], vaccine
+) -> list[tuple[AssignmentRequest, _FreeSlot, _FreeSlot | None]]:
+    """Greedy, in the requests' order (first come, first served): the earliest free first
+    appointment and, for two doses, the earliest free second inside the interval. Both
+    lists are sorted by start, so both pointers only move forward: linear time."""
+    earliest = dt.timedelta(days=vaccine.min_interval_days or 0)
+    latest = dt.timedelta(days=vaccine.max_interval_days or 0)
+    plan: list[tuple[AssignmentRequest, _FreeSlot, _FreeSlot | None]] = []
+    single = pair_first = floor = 0
+    for request in requests:
+        if request.single_dose or vaccine.doses == 1:
+            while single < len(firsts) and firsts[single].free == 0:
+                single += 1
+            if single < len(firsts):
+                firsts[single].free -= 1
+                plan.append((request, firsts[single], None))
+            continue
+        chosen = None
+        while chosen is None and pair_first < len(firsts):
+            first = firsts[pair_first]
+            if first.free == 0:
+                pair_first += 1
+                continue
+            # The earliest second that is free and not too early; a full one stays full,
+            # and a later first only raises the lower bound.
+            while floor < len(seconds) and (
+                seconds[floor].free == 0 or seconds[floor].start < first.start + earliest
+            ):
+                floor += 1
+            if floor < len(seconds) and seconds[floor].start <= first.start + latest:
+                chosen = (first, seconds[floor])
+            else:
+                pair_first += 1  # no second dose in reach of this first one
+        if chosen is None:
+            continue  # nothing for two doses; single-dose requests may still fit
+        first, second = chosen
+        first.free -= 1
+        second.free -= 1
+        plan.append((request, first, second))
+    return plan
+
+
+def pairs_assign(
+    *, requests: list[AssignmentRequest], window_days: int
+) -> dict[str, AppointmentPair]:
+    """The assignment engine (R16): pairs for many people at once, each at their centre
+    with their vaccine, first come first served in the order given; whoever finds no free
+    pair is left out (and stays in the pool). Runs in the caller's transaction.
+
+    The same invariants as a single booking, at batch speed: the slots it will use are
+    locked in ascending id (as every booking locks them), their free seats read again under
+    the lock, the plan made from those numbers, the pairs inserted in bulk and the seats
+    claimed with one UPDATE per slot that re-checks the capacity. Holders that have a live
+    pair already are skipped. Returns the new pairs by holder."""
+    now = timezone.now()
+    until = day_start(local_today() + dt.timedelta(days=window_days + 1))
+    live = set(
+        AppointmentPair.objects.filter(
+            holder__in=[r.holder for r in requests], status=PairStatus.BOOKED
+        ).values_list("holder", flat=True)
+    )
+    groups: dict[tuple[int, int], list[AssignmentRequest]] = {}
+    for request in requests:
+        if request.holder not in live:
+            groups.setdefault((request.centre_id, request.vaccine_id), []).append(request)
+    assigned: dict[str, AppointmentPair] = {}
+    with transaction.atomic():
+        for (centre_id, vaccine_id), group in sorted(groups.items()):
+            assigned |= _assign_group(centre_id, get_vaccine(vaccine_id), group, now, until)
+    return assigned
+
+
+def _assign_group(
+    centre_id: int, vaccine, group: list[AssignmentRequest], now: dt.datetime, until: dt.datetime
+) -> dict[str, AppointmentPair]:
+    # Read without locks which slots the group could use, then lock just those, in
+    # ascending id, and plan from the numbers read under the lock.
+    firsts = _free_slots(centre_id, vaccine, now, until, first=True)
+    needed, used = len(group), []
+    for slot in firsts:
+        if needed <= 0:
+            break
+        used.append(slot)
+        needed -= slot.free
+    seconds: list[_FreeSlot] = []
+    if vaccine.doses == 2 and used:
+        seconds = _free_slots(
+            centre_id,
+            vaccine,
+            used[0].start + dt.timedelta(days=vaccine.min_interval_days) - dt.timedelta(seconds=1),
+            used[-1].start + dt.timedelta(days=vaccine.max_interval_days),
+            first=False,
+        )
+    ids = sorted([s.id for s in used] + [s.id for s in seconds])
+    if not ids:
+        return {}
+    locked = {
+        pk: (start, capacity - booked, released)
+        for pk, start, capacity, booked, released in Slot.objects.select_for_update()
+        .filter(pk__in=ids)
+        .order_by("id")
+        .values_list("id", "start", "capacity", "booked", "released")
+    }
+    firsts = [
+        _FreeSlot(s.id, s.start, locked[s.id][1])
+        for s in used
+        if s.id in locked and locked[s.id][2] and locked[s.id][1] > 0
+    ]
+    seconds = [
+        _FreeSlot(s.id, s.start, locked[s.id][1])
+        for s in seconds
+        if s.id in locked and locked[s.id][1] > 0
+    ]
+    # A slot may serve as first dose for one person and as second for another: one count.
+    shared: dict[int, _FreeSlot] = {}
+    for slot in firsts + seconds:
+        slot.free = shared.setdefault(slot.id, slot).free
+    firsts = [shared[s.id] for s in firsts]
+    seconds = [shared[s.id] for s in seconds]
+    plan = _plan_assignment(group, firsts, seconds, vaccine)
+    if not plan:
+        return {}
+    pairs = AppointmentPair.objects.bulk_create(
+        AppointmentPair(
+            holder=request.holder,
+            vaccine=vaccine,
+            centre_id=centre_id,
+            channel=Channel.ASSIGNMENT,
+            second_dose_at_centre=False,
+        )
+        for request, _first, _second in plan
+    )
+    appointments = []
+    deltas: Counter[int] = Counter()
+    for pair, (_request, first, second) in zip(pairs, plan, strict=True):
+        appointments.append(Appointment(pair=pair, slot_id=first.id, dose=1))
+        deltas[first.id] += 1
+        if second is not None:
+            appointments.append(Appointment(pair=pair, slot_id=second.id, dose=2))
+            deltas[second.id] += 1
+    Appointment.objects.bulk_create(appointments)
+    for slot_id in sorted(deltas):
+        claimed = Slot.objects.filter(
+            pk=slot_id, booked__lte=F("capacity") - deltas[slot_id]
+        ).update(booked=F("booked") + deltas[slot_id])
+        if claimed != 1:  # cannot happen under the lock; never carry on if it does
+            raise SeatCountError(f"slot {slot_id}: no room for the assignment under its lock")
+    return {pair.holder: pair for pair in pairs}

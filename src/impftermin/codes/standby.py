@@ -21,11 +21,11 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
 
+from impftermin.booking.messages import appointment_line, when
 from impftermin.booking.models import AppointmentPair
 from impftermin.booking.selectors import any_live_pair, get_district, pair_options, seats_left
 from impftermin.booking.services import BookingResult, pair_book
 from impftermin.centres.selectors import get_vaccine
-from impftermin.codes.messages import appointment_line, when
 from impftermin.codes.models import (
     CodeSet,
     StandbyEntry,

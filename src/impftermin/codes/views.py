@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from impftermin.booking.messages import NO_PRINTOUT, WHAT_TO_BRING
 from impftermin.booking.selectors import (
     PairOption,
     booked_appointments,
@@ -29,7 +30,6 @@ from impftermin.booking.selectors import (
 )
 from impftermin.centres.selectors import centres_by_id, get_vaccine, vaccines_offered
 from impftermin.codes import forms
-from impftermin.codes.messages import NO_PRINTOUT, WHAT_TO_BRING
 from impftermin.codes.services import (
     booking_party,
     code_book_pair,

@@ -48,6 +48,10 @@ SCHEDULE = [
     # R8 (beyond the seeds): released or freed slots go to the standby list, in order;
     # unanswered offers expire and pass on.
     IntervalJob("standby_offers", "impftermin.codes.tasks.make_standby_offers", minutes=10),
+    # R16: waiting registrations get pairs from the released slots.
+    IntervalJob(
+        "assign_registrations", "impftermin.registrations.tasks.assign_registrations", minutes=15
+    ),
 ]
 
 

@@ -1,0 +1,53 @@
+"""Identifiers people read, type and say on the phone: random (from `secrets`), from an
+alphabet without look-alikes (no 0/O, 1/I/L), shown in groups of four, accepted with or
+without dashes and in any case. A check character catches every single typo and every swap
+of two neighbours before a lookup: the characters' values weighted by their positions
+(1, 2, …) add up to a multiple of 31, the alphabet's size and a prime, so any one wrong
+character or swapped neighbours change the sum (up to 30 characters)."""
+
+from __future__ import annotations
+
+import secrets
+
+ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # 31 characters
+_VALUE = {c: i for i, c in enumerate(ALPHABET)}
+_N = len(ALPHABET)
+
+
+def random_string(length: int) -> str:
+    return "".join(secrets.choice(ALPHABET) for _ in range(length))
+
+
+def _weighted_sum(text: str) -> int:
+    return sum(position * _VALUE[c] for position, c in enumerate(text, start=1)) % _N
+
+
+def check_character(body: str) -> str:
+    """The character that makes `body` + it a valid identifier."""
+    if len(body) + 1 >= _N:
+        raise ValueError("at most 30 characters with the check character")
+    weight = len(body) + 1
+    # weight * value ≡ -sum (mod 31): multiply by the inverse of the weight (31 is prime).
+    value = (-_weighted_sum(body) * pow(weight, -1, _N)) % _N
+    return ALPHABET[value]
+
+
+def has_valid_check(text: str) -> bool:
+    if not text or any(c not in _VALUE for c in text):
+        return False
+    return check_character(text[:-1]) == text[-1]
+
+
+def grouped(text: str) -> str:
+    return "-".join(text[i : i + 4] for i in range(0, len(text), 4))
+
+
+def normalised(text: object, length: int) -> str | None:
+    """The identifier as typed, without dashes and spaces, upper case; None if it cannot
+    be one (wrong length or characters)."""
+    if not isinstance(text, str) or len(text) > 3 * length:
+        return None
+    value = "".join(text.split()).replace("-", "").upper()
+    if len(value) != length or any(c not in _VALUE for c in value):
+        return None
+    return value

@@ -1,0 +1,99 @@
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from impftermin.booking.models import Channel
+from impftermin.centres.models import Centre
+from impftermin.regions.models import District, Region, postcode_validator
+from impftermin.vaccines.models import Vaccine
+
+
+class RegistrationStatus(models.TextChoices):
+    REVIEW = "review", _("wird geprüft")  # the population register did not confirm it (R14)
+    WAITING = "waiting", _("wartet auf einen Termin")
+    ASSIGNED = "assigned", _("Termin zugewiesen")
+    DELETED = "deleted", _("gelöscht")
+
+
+class Residence(models.TextChoices):
+    FIRST = "first", _("Hauptwohnsitz")
+    SECOND = "second", _("Nebenwohnsitz")
+
+
+class Registration(models.Model):
+    """A person in the assignment pool of a region (R13), identified by their
+    Vorgangskennung. Their pair is booked under `holder`."""
+
+    vorgangskennung = models.CharField(_("Vorgangskennung"), max_length=14, unique=True)
+    region = models.ForeignKey(
+        Region, on_delete=models.PROTECT, related_name="+", verbose_name=_("Region")
+    )
+    district = models.ForeignKey(
+        District, on_delete=models.PROTECT, related_name="+", verbose_name=_("Kreis")
+    )
+    centre = models.ForeignKey(
+        Centre, on_delete=models.PROTECT, related_name="+", verbose_name=_("Impfzentrum")
+    )
+    vaccine = models.ForeignKey(
+        Vaccine, on_delete=models.PROTECT, related_name="+", verbose_name=_("Impfstoff")
+    )
+    single_dose = models.BooleanField(_("nur eine Impfung (genesen)"), default=False)
+    first_name = models.CharField(_("Vorname"), max_length=100)
+    last_name = models.CharField(_("Nachname"), max_length=100)
+    birth_date = models.DateField(_("Geburtsdatum"))
+    street = models.CharField(_("Straße und Hausnummer"), max_length=150)
+    postcode = models.CharField(_("Postleitzahl"), max_length=5, validators=[postcode_validator])
+    city = models.CharField(_("Ort"), max_length=100)
+    residence = models.CharField(_("Wohnsitz"), max_length=10, choices=Residence)
+    email = models.EmailField(_("E-Mail-Adresse"), blank=True)
+    mobile = models.CharField(_("Mobilnummer"), max_length=20, blank=True)
+    for_someone_else = models.BooleanField(_("für eine andere Person registriert"), default=False)
+    # Argon2 (Django's hashers); empty for phone registrations, who have no log-in (R21).
+    password = models.CharField(_("Passwort"), max_length=128, blank=True, editable=False)
+    channel = models.CharField(_("Kanal"), max_length=20, choices=Channel)
+    language = models.CharField(_("Sprache"), max_length=8, default="de")
+    # A keyed hash of name and date of birth: the same person registered twice is found.
+    identity_key = models.CharField(max_length=64, editable=False)
+    # Priority groups as an ordering (lower first); all 0 since prioritisation ended (R18).
+    priority_group = models.PositiveSmallIntegerField(_("Prioritätsgruppe"), default=0)
+    status = models.CharField(
+        _("Status"), max_length=10, choices=RegistrationStatus, default=RegistrationStatus.WAITING
+    )
+    review_reason = models.CharField(_("Grund der Prüfung"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("registriert am"), auto_now_add=True)
+    deleted_at = models.DateTimeField(_("gelöscht am"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("Registrierung")
+        verbose_name_plural = _("Registrierungen")
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["identity_key"],
+                condition=~Q(status="deleted"),
+                name="registration_one_live_per_person",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=RegistrationStatus.values), name="registration_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(residence__in=Residence.values), name="registration_residence_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(postcode__regex=r"^[0-9]{5}$"), name="registration_postcode_5_digits"
+            ),
+        ]
+        indexes = [
+            # The assignment queue: waiting people of a centre, first come first served.
+            models.Index(
+                fields=["status", "centre", "priority_group", "created_at", "id"],
+                name="registration_queue_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.vorgangskennung
+
+    @property
+    def holder(self) -> str:
+        return f"reg:{self.pk}"

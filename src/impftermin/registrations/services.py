@@ -1,0 +1,294 @@
+"""Registration and assignment (the Hessen way, R13 to R18): a person registers (online with
+a password, or by phone without one), gets a Vorgangskennung, is checked against the
+population register (R14), waits in the pool of their centre and is assigned a pair by
+the assignment engine, first come first served."""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from impftermin.booking.messages import send_pair_confirmation
+from impftermin.booking.models import Channel
+from impftermin.booking.services import AssignmentRequest, pairs_assign
+from impftermin.centres.selectors import get_centre, get_vaccine
+from impftermin.codes.services import keyed_hash, normalise_mobile
+from impftermin.core import identifiers
+from impftermin.core.errors import ServiceError
+from impftermin.core.validation import as_id
+from impftermin.regions.models import BookingMode, Region
+from impftermin.regions.selectors import districts_for_postcode
+from impftermin.registrations.models import Registration, RegistrationStatus, Residence
+from impftermin.registrations.register import PersonData, population_register
+from impftermin.vaccines.selectors import vaccine_eligibility
+
+VORGANGSKENNUNG_LENGTH = 12  # 11 random characters and a check character
+ASSIGN_BATCH = 500
+
+
+def vorgangskennung_new() -> str:
+    body = identifiers.random_string(VORGANGSKENNUNG_LENGTH - 1)
+    return body + identifiers.check_character(body)
+
+
+def normalise_vorgangskennung(text: object) -> str:
+    value = identifiers.normalised(text, VORGANGSKENNUNG_LENGTH)
+    if value is None or not identifiers.has_valid_check(value):
+        raise ServiceError(
+            "vorgangskennung_format",
+            _("Eine Vorgangskennung hat 12 Zeichen, z. B. ABCD-EFGH-JKMN. Bitte prüfen Sie sie."),
+            field="vorgangskennung",
+        )
+    return value
+
+
+def _text(value: object, field: str, label, max_length: int) -> str:
+    """A name or address line: required, printable, not longer than the column."""
+    if not isinstance(value, str) or not value.strip():
+        raise ServiceError(
+            "required", _("Bitte geben Sie %(label)s an."), field=field, label=str(label)
+        )
+    value = " ".join(value.split())
+    if len(value) > max_length or any(unicodedata.category(c).startswith("C") for c in value):
+        raise ServiceError(
+            "text_invalid", _("Bitte prüfen Sie %(label)s."), field=field, label=str(label)
+        )
+    return value
+
+
+def _identity_key(first_name: str, last_name: str, birth_date: dt.date) -> str:
+    name = unicodedata.normalize("NFKC", f"{last_name}|{first_name}").casefold()
+    return keyed_hash("registration-identity", f"{' '.join(name.split())}|{birth_date}")
+
+
+def registration_create(
+    *,
+    region_id: int,
+    first_name: str,
+    last_name: str,
+    birth_date: object,
+    street: str,
+    postcode: str,
+    city: str,
+    residence: str,
+    centre_id: int,
+    vaccine_id: int,
+    email: str = "",
+    mobile: str = "",
+    single_dose: bool = False,
+    for_someone_else: bool = False,
+    password: str | None = None,
+    channel: str = Channel.ONLINE,
+    language: str = "de",
+) -> Registration:
+    """Register a person (R13, R15): online with a password (Argon2), by phone without
+    (R21). The same person twice is refused; the population register decides whether the
+    registration waits for an appointment or is held for an operator's review (R14)."""
+    pk = as_id(
+        region_id, code="unknown_region", message=_("Diese Region gibt es nicht."), field="region"
+    )
+    region = Region.objects.filter(pk=pk, booking_mode=BookingMode.ASSIGNMENT).first()
+    if region is None:
+        raise ServiceError(
+            "unknown_region", _("In dieser Region gibt es keine Registrierung."), field="region"
+        )
+    if channel not in (Channel.ONLINE, Channel.PHONE):
+        raise ServiceError("channel_invalid", _("Unbekannter Buchungsweg."), field="channel")
+    first_name = _text(first_name, "first_name", _("Ihren Vornamen"), 100)
+    last_name = _text(last_name, "last_name", _("Ihren Nachnamen"), 100)
+    street = _text(street, "street", _("Straße und Hausnummer"), 150)
+    city = _text(city, "city", _("Ihren Wohnort"), 100)
+    if residence not in Residence.values:
+        raise ServiceError(
+            "residence_invalid",
+            _("Bitte wählen Sie Haupt- oder Nebenwohnsitz."),
+            field="residence",
+        )
+    districts = districts_for_postcode(region_id=region.pk, postcode=postcode)
+    centre = get_centre(centre_id)
+    if centre.district_id not in {d.pk for d in districts} or not centre.active:
+        raise ServiceError(
+            "centre_not_in_district",
+            _("Bitte wählen Sie ein Impfzentrum Ihres Kreises."),
+            field="centre",
+        )
+    district = next(d for d in districts if d.pk == centre.district_id)
+    eligibility = vaccine_eligibility(district=district, birth_date=birth_date)
+    vaccine = get_vaccine(vaccine_id)
+    if vaccine not in eligibility.vaccines:
+        raise ServiceError(
+            "vaccine_not_eligible",
+            _("Dieser Impfstoff kann Ihnen nicht angeboten werden."),
+            field="vaccine",
+        )
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            raise ServiceError(
+                "email_invalid", _("Bitte geben Sie eine gültige E-Mail-Adresse an."), field="email"
+            ) from None
+    mobile = normalise_mobile(mobile) if mobile else ""
+    hashed = ""
+    if channel == Channel.ONLINE:
+        if not isinstance(password, str) or not password:
+            raise ServiceError(
+                "password_missing", _("Bitte wählen Sie ein Passwort."), field="password"
+            )
+        try:
+            validate_password(password)
+        except ValidationError as error:
+            raise ServiceError(
+                "password_weak", " ".join(error.messages), field="password"
+            ) from None
+        hashed = make_password(password)
+    person = PersonData(first_name, last_name, birth_date, street, postcode.strip(), city)
+    answer = population_register().check(person)
+    try:
+        with transaction.atomic():
+            registration = Registration.objects.create(
+                vorgangskennung=vorgangskennung_new(),
+                region=region,
+                district=district,
+                centre=centre,
+                vaccine=vaccine,
+                single_dose=bool(single_dose) or vaccine.doses == 1,
+                first_name=first_name,
+                last_name=last_name,
+                birth_date=birth_date,
+                street=street,
+                postcode=person.postcode,
+                city=city,
+                residence=residence,
+                email=email.strip() if email else "",
+                mobile=mobile,
+                for_someone_else=bool(for_someone_else),
+                password=hashed,
+                channel=channel,
+                language=language if language in dict(settings.LANGUAGES) else "de",
+                identity_key=_identity_key(first_name, last_name, birth_date),
+                status=RegistrationStatus.WAITING
+                if answer.confirmed
+                else RegistrationStatus.REVIEW,
+                review_reason=answer.reason[:200],
+            )
+    except IntegrityError:
+        raise ServiceError(
+            "duplicate_registration",
+            _(
+                "Für diese Person gibt es schon eine Registrierung. Bei Fragen hilft Ihnen die Hotline."
+            ),
+            field="last_name",
+        ) from None
+    return registration
+
+
+@transaction.atomic
+def registration_review_decide(*, registration_id: int, confirm: bool) -> Registration:
+    """An operator's decision on a registration the register did not confirm (R14):
+    confirmed, it joins the pool; refused, it is deleted and its personal data erased."""
+    pk = as_id(
+        registration_id,
+        code="unknown_registration",
+        message=_("Diese Registrierung gibt es nicht."),
+        field="registration",
+    )
+    registration = (
+        Registration.objects.select_for_update()
+        .filter(pk=pk, status=RegistrationStatus.REVIEW)
+        .first()
+    )
+    if registration is None:
+        raise ServiceError(
+            "not_in_review",
+            _("Diese Registrierung wartet auf keine Prüfung."),
+            field="registration",
+        )
+    if confirm:
+        registration.status = RegistrationStatus.WAITING
+        registration.review_reason = ""
+        registration.save(update_fields=["status", "review_reason"])
+        return registration
+    _erase(registration)
+    return registration
+
+
+def _erase(registration: Registration) -> None:
+    """Deleted (R23): out of the pool for good, personal data gone; the row keeps only
+    what statistics and the unique Vorgangskennung need."""
+    registration.status = RegistrationStatus.DELETED
+    registration.deleted_at = timezone.now()
+    registration.first_name = registration.last_name = ""
+    registration.street = registration.city = ""
+    registration.email = registration.mobile = registration.password = ""
+    registration.birth_date = dt.date(1900, 1, 1)
+    registration.identity_key = keyed_hash("registration-deleted", registration.vorgangskennung)
+    registration.save()
+
+
+def registrations_assign(*, region_id: int | None = None, batch_size: int = ASSIGN_BATCH) -> int:
+    """The assignment task (R16): waiting registrations, first come first served (by
+    priority group, then time of registration), get pairs at their centre through the
+    booking engine; whoever finds none stays waiting. Parallel runs take different people
+    (row locks, skip locked). Returns how many were assigned."""
+    assigned = 0
+    unlucky: set[int] = set()  # found no pair in this run: not tried again until the next
+    while True:
+        with transaction.atomic():
+            waiting = (
+                Registration.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(status=RegistrationStatus.WAITING)
+                .exclude(pk__in=unlucky)
+            )
+            if region_id is not None:
+                waiting = waiting.filter(region_id=region_id)
+            batch = list(
+                waiting.order_by("priority_group", "created_at", "id").select_related(
+                    "region", "centre", "vaccine"
+                )[:batch_size]
+            )
+            if not batch:
+                return assigned
+            window = max(r.region.release_days_ahead for r in batch)
+            pairs = pairs_assign(
+                requests=[
+                    AssignmentRequest(r.holder, r.centre_id, r.vaccine_id, r.single_dose)
+                    for r in batch
+                ],
+                window_days=window,
+            )
+            done = [r for r in batch if r.holder in pairs]
+            Registration.objects.filter(pk__in=[r.pk for r in done]).update(
+                status=RegistrationStatus.ASSIGNED
+            )
+            for registration in done:
+                if registration.email:
+                    _notify_assignment(registration, pairs[registration.holder])
+        assigned += len(done)
+        unlucky.update(r.pk for r in batch if r.holder not in pairs)
+
+
+ASSIGNED_INTRO = _("Ihnen wurden diese Impftermine zugewiesen:")
+MANAGE_BY_LOGIN = _(
+    "Mit Ihrer Vorgangskennung und Ihrem Passwort sehen Sie Ihre Termine und können sie verschieben: %(link)s"
+)
+
+
+def _notify_assignment(registration: Registration, pair) -> None:
+    """R16: the assignment by e-mail, with how to log in."""
+    send_pair_confirmation(
+        recipient=registration.email,
+        language=registration.language,
+        pair=pair,
+        manage=(MANAGE_BY_LOGIN, settings.SITE_URL.rstrip("/") + "/"),
+        intro=ASSIGNED_INTRO,
+    )
