@@ -16,7 +16,7 @@ PORT ?= 8000
 help:
 	@echo "make run    install, migrate, load demo data, serve on http://$(HOST):$(PORT)/ with the worker"
 	@echo "make test   run the whole test suite (PostgreSQL tests need DATABASE_URL=postgres://...)"
-	@echo "make bench  booking benchmark against PostgreSQL ($(PG_URL))"
+	@echo "make bench  booking and assignment benchmarks against PostgreSQL ($(PG_URL))"
 	@echo "make lint   ruff check and format check"
 	@echo "make messages  collect the German texts into the English .po and compile it"
 	@echo "make lock   re-resolve dependencies into constraints.txt"
@@ -93,6 +93,7 @@ screenshots: install frontend chromium
 
 bench: install
 	DATABASE_URL="$${DATABASE_URL:-$(PG_URL)}" $(BIN)/python -m bench.booking_storm
+	DATABASE_URL="$${DATABASE_URL:-$(PG_URL)}" $(BIN)/python -m bench.assignment
 
 lint: install
 	$(BIN)/ruff check .

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from icalendar import Calendar, Event
 
 from impftermin.booking.models import AppointmentPair, AppointmentStatus
+from impftermin.booking.selectors import pair_appointments
 
 # Vaccination with the observation time afterwards.
 VISIT_DURATION = dt.timedelta(minutes=30)
@@ -35,7 +36,7 @@ def appointments_calendar(pair: AppointmentPair, *, cancelled: bool = False) -> 
     location = f"{centre.name}, {centre.street}, {centre.postcode} {centre.city}"
     status = AppointmentStatus.CANCELLED if cancelled else AppointmentStatus.BOOKED
     now = timezone.now()
-    for appointment in pair.appointments.filter(status=status).select_related("slot"):
+    for appointment in pair_appointments(pair, status):
         event = Event()
         event.add("uid", _uid(pair.holder, appointment.dose))
         event.add("sequence", int(now.timestamp()))  # later files replace earlier ones

@@ -12,8 +12,13 @@ from django.utils.translation import gettext_lazy
 
 from impftermin.booking.calendar import appointments_calendar
 from impftermin.booking.models import AppointmentPair, AppointmentStatus
-from impftermin.booking.selectors import booked_appointments
-from impftermin.notifications.services import Attachment, message_send_later
+from impftermin.booking.selectors import pair_appointments
+from impftermin.notifications.services import (
+    Attachment,
+    Message,
+    message_send_later,
+    messages_send_later,
+)
 
 WHAT_TO_BRING = gettext_lazy(
     "Bitte bringen Sie mit: einen Lichtbildausweis (Personalausweis oder Reisepass), Ihre Krankenversichertenkarte und, falls vorhanden, Ihren Impfpass."
@@ -33,12 +38,7 @@ def appointment_line(dose: int, start) -> str:
 
 
 def _appointment_lines(pair: AppointmentPair, status: str) -> str:
-    appointments = (
-        booked_appointments(pair)
-        if status == AppointmentStatus.BOOKED
-        else pair.appointments.filter(status=status).select_related("slot").order_by("dose")
-    )
-    lines = [appointment_line(a.dose, a.slot.start) for a in appointments]
+    lines = [appointment_line(a.dose, a.slot.start) for a in pair_appointments(pair, status)]
     if status == AppointmentStatus.BOOKED and pair.second_dose_at_centre:
         lines.append(
             _("2. Impfung: Der Termin wird Ihnen bei der 1. Impfung im Impfzentrum gegeben.")
@@ -51,7 +51,11 @@ def _place(pair: AppointmentPair) -> str:
     return f"{centre.name}\n{centre.street}\n{centre.postcode} {centre.city}"
 
 
-def send_pair_confirmation(
+def send_pair_confirmation(**fields) -> None:
+    messages_send_later([pair_confirmation(**fields)])
+
+
+def pair_confirmation(
     *,
     recipient: str,
     language: str,
@@ -59,8 +63,10 @@ def send_pair_confirmation(
     manage: tuple[Promise, str],
     rebooked: bool = False,
     intro: Promise | None = None,
-) -> None:
-    """`manage`: a text with %(link)s and the link, on how to check or change the pair."""
+    calendar_file: bool = True,
+) -> Message:
+    """The confirmation mail of a pair. `manage`: a text with %(link)s and the link, on
+    how to check or change it."""
     with translation.override(language):
         subject = _("Ihre Impftermine wurden verschoben") if rebooked else _("Ihre Impftermine")
         intro = (
@@ -82,18 +88,22 @@ def send_pair_confirmation(
                 str(WHAT_TO_BRING),
                 str(NO_PRINTOUT),
                 str(manage[0]) % {"link": manage[1]},
-                _("Die Termine finden Sie auch als Kalenderdatei im Anhang."),
             ]
+            + (
+                [_("Die Termine finden Sie auch als Kalenderdatei im Anhang.")]
+                if calendar_file
+                else []
+            )
         )
-        calendar = appointments_calendar(pair)
-    message_send_later(
+        calendar = appointments_calendar(pair) if calendar_file else None
+    return Message(
         channel="email",
         kind="booking_rebooked" if rebooked else "booking_confirmation",
         recipient=recipient,
         subject=subject,
         body=body,
         language=language,
-        attachment=Attachment("impftermine.ics", "text/calendar", calendar),
+        attachment=Attachment("impftermine.ics", "text/calendar", calendar) if calendar else None,
     )
 
 

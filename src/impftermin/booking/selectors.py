@@ -294,13 +294,19 @@ def live_pair_for(*, holder: str) -> AppointmentPair | None:
     )
 
 
+def pair_appointments(
+    pair: AppointmentPair, status: str = AppointmentStatus.BOOKED
+) -> list[Appointment]:
+    """The pair's appointments in a status, first dose first, with their slots; from the
+    prefetched ones when the caller prefetched `appointments__slot` for many pairs."""
+    prefetched = getattr(pair, "_prefetched_objects_cache", {}).get("appointments")
+    rows = prefetched if prefetched is not None else pair.appointments.select_related("slot")
+    return sorted((a for a in rows if a.status == status), key=lambda a: a.dose)
+
+
 def booked_appointments(pair: AppointmentPair) -> list[Appointment]:
     """The pair's appointments that still stand, first dose first, with their slots."""
-    return list(
-        pair.appointments.filter(status=AppointmentStatus.BOOKED)
-        .select_related("slot")
-        .order_by("dose")
-    )
+    return pair_appointments(pair, AppointmentStatus.BOOKED)
 
 
 def rebook_refusal(
@@ -343,3 +349,30 @@ def rebook_refusal(
 def seats_left(*, slot_ids: list[int]) -> dict[int, int]:
     """Free seats per slot."""
     return dict(Slot.objects.filter(pk__in=slot_ids).values_list("id", F("capacity") - F("booked")))
+
+
+def first_dose_candidates(
+    *,
+    centre_id: int,
+    vaccine: Vaccine,
+    start_after: dt.datetime,
+    until: dt.datetime,
+    limit: int,
+    require_second: bool = True,
+) -> list[tuple[int, dt.datetime, int]]:
+    """The earliest released first-dose slots of a centre with free seats and, for two
+    doses, a free second-dose slot in the interval: (id, start, free seats)."""
+    firsts = free_seats(
+        Slot.objects.filter(
+            centre_id=centre_id, vaccine=vaccine, start__gt=start_after, start__lte=until
+        ),
+        1,
+    )
+    if vaccine.doses == 2 and require_second:
+        firsts = _with_second_dose(firsts, vaccine, 1).filter(second_id__isnull=False)
+    return [
+        (pk, start, capacity - booked)
+        for pk, start, capacity, booked in firsts.order_by("start", "id").values_list(
+            "id", "start", "capacity", "booked"
+        )[:limit]
+    ]

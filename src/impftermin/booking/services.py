@@ -24,8 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -41,6 +41,7 @@ from impftermin.booking.selectors import (
     PairOption,
     day_start,
     district_id_of,
+    first_dose_candidates,
     get_district,
     local_today,
     pair_options,
@@ -752,23 +753,20 @@ class _FreeSlot:
     free: int
 
 
-def _free_slots(
-    centre_id: int, vaccine: Vaccine, start_after: dt.datetime, until: dt.datetime, *, first: bool
+def _second_dose_candidates(
+    centre_id: int, vaccine: Vaccine, start_after: dt.datetime, until: dt.datetime
 ) -> list[_FreeSlot]:
-    slots = Slot.objects.filter(
-        centre_id=centre_id,
-        vaccine=vaccine,
-        start__gt=start_after,
-        start__lte=until,
-        booked__lt=F("capacity"),
-    )
-    if first:
-        slots = slots.filter(released=True)
     return [
         _FreeSlot(pk, start, capacity - booked)
-        for pk, start, capacity, booked in slots.order_by("start", "id").values_list(
-            "id", "start", "capacity", "booked"
+        for pk, start, capacity, booked in Slot.objects.filter(
+            centre_id=centre_id,
+            vaccine=vaccine,
+            start__gt=start_after,
+            start__lte=until,
+            booked__lt=F("capacity"),
         )
+        .order_by("start", "id")
+        .values_list("id", "start", "capacity", "booked")
     ]
 
 
@@ -834,23 +832,60 @@ def pairs_assign(
             holder__in=[r.holder for r in requests], status=PairStatus.BOOKED
         ).values_list("holder", flat=True)
     )
-    groups: dict[tuple[int, int], list[AssignmentRequest]] = {}
+    groups: dict[tuple[int, int, bool], list[AssignmentRequest]] = {}
     for request in requests:
         if request.holder not in live:
-            groups.setdefault((request.centre_id, request.vaccine_id), []).append(request)
+            key = (request.centre_id, request.vaccine_id, request.single_dose)
+            groups.setdefault(key, []).append(request)
     assigned: dict[str, AppointmentPair] = {}
     with transaction.atomic():
-        for (centre_id, vaccine_id), group in sorted(groups.items()):
-            assigned |= _assign_group(centre_id, get_vaccine(vaccine_id), group, now, until)
+        for (centre_id, vaccine_id, single_dose), group in sorted(groups.items()):
+            vaccine = get_vaccine(vaccine_id)
+            one_dose = single_dose or vaccine.doses == 1
+            assigned |= _assign_group(centre_id, vaccine, group, now, until, one_dose)
     return assigned
 
 
+def _add_seats(deltas: Counter[int]) -> int:
+    """Add seats to many locked slots in one statement; returns the rows changed."""
+    ids = sorted(deltas)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE booking_slot AS s SET booked = s.booked + d.n"
+                " FROM unnest(%s::bigint[], %s::integer[]) AS d(id, n) WHERE s.id = d.id",
+                [ids, [deltas[pk] for pk in ids]],
+            )
+            return cursor.rowcount
+    return Slot.objects.filter(pk__in=ids).update(
+        booked=F("booked")
+        + Case(*(When(pk=pk, then=Value(deltas[pk])) for pk in ids), output_field=IntegerField())
+    )
+
+
 def _assign_group(
-    centre_id: int, vaccine, group: list[AssignmentRequest], now: dt.datetime, until: dt.datetime
+    centre_id: int,
+    vaccine,
+    group: list[AssignmentRequest],
+    now: dt.datetime,
+    until: dt.datetime,
+    one_dose: bool,
 ) -> dict[str, AppointmentPair]:
     # Read without locks which slots the group could use, then lock just those, in
     # ascending id, and plan from the numbers read under the lock.
-    firsts = _free_slots(centre_id, vaccine, now, until, first=True)
+    # Each of these has a free seat (and a second dose in reach): as many slots as people
+    # are enough, unless others take seats meanwhile (then some wait for the next run).
+    firsts = [
+        _FreeSlot(pk, start, free)
+        for pk, start, free in first_dose_candidates(
+            centre_id=centre_id,
+            vaccine=vaccine,
+            start_after=now,
+            until=until,
+            limit=len(group),
+            require_second=not one_dose,
+        )
+    ]
     needed, used = len(group), []
     for slot in firsts:
         if needed <= 0:
@@ -858,13 +893,12 @@ def _assign_group(
         used.append(slot)
         needed -= slot.free
     seconds: list[_FreeSlot] = []
-    if vaccine.doses == 2 and used:
-        seconds = _free_slots(
+    if not one_dose and used:
+        seconds = _second_dose_candidates(
             centre_id,
             vaccine,
             used[0].start + dt.timedelta(days=vaccine.min_interval_days) - dt.timedelta(seconds=1),
             used[-1].start + dt.timedelta(days=vaccine.max_interval_days),
-            first=False,
         )
     ids = sorted([s.id for s in used] + [s.id for s in seconds])
     if not ids:
@@ -914,10 +948,9 @@ def _assign_group(
             appointments.append(Appointment(pair=pair, slot_id=second.id, dose=2))
             deltas[second.id] += 1
     Appointment.objects.bulk_create(appointments)
-    for slot_id in sorted(deltas):
-        claimed = Slot.objects.filter(
-            pk=slot_id, booked__lte=F("capacity") - deltas[slot_id]
-        ).update(booked=F("booked") + deltas[slot_id])
-        if claimed != 1:  # cannot happen under the lock; never carry on if it does
-            raise SeatCountError(f"slot {slot_id}: no room for the assignment under its lock")
+    # One UPDATE for all the group's slots: they are locked and their seats were counted
+    # under the lock; the CHECK constraint booked <= capacity still stands behind it.
+    claimed = _add_seats(deltas)
+    if claimed != len(deltas):  # cannot happen under the lock; never carry on if it does
+        raise SeatCountError(f"assignment: {claimed} of {len(deltas)} slots updated")
     return {pair.holder: pair for pair in pairs}

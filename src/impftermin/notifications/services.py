@@ -22,7 +22,7 @@ from impftermin.core.errors import ServiceError
 from impftermin.core.validation import as_id
 from impftermin.notifications import transports
 from impftermin.notifications.models import MessageChannel, MessageStatus, OutboundMessage
-from impftermin.notifications.tasks import deliver_message
+from impftermin.notifications.tasks import deliver_message, deliver_messages
 
 MAX_ATTEMPTS = 12
 FIRST_RETRY = dt.timedelta(seconds=30)
@@ -47,18 +47,41 @@ class Attachment:
     content: str
 
 
-def message_send_later(
-    *,
-    channel: str,
-    kind: str,
-    recipient: str,
-    body: str,
-    subject: str = "",
-    language: str | None = None,
-    attachment: Attachment | None = None,
-) -> OutboundMessage:
+@dataclass(frozen=True)
+class Message:
+    """A message to queue (see messages_send_later)."""
+
+    channel: str
+    kind: str
+    recipient: str
+    body: str
+    subject: str = ""
+    language: str | None = None
+    attachment: Attachment | None = None
+
+
+def message_send_later(**fields) -> OutboundMessage:
     """Queue a message; call it inside the transaction of the change that causes it.
     E-mails get the common footer in the recipient's language."""
+    return messages_send_later([Message(**fields)])[0]
+
+
+def messages_send_later(messages: list[Message]) -> list[OutboundMessage]:
+    """Queue many messages at once (e.g. an assignment run's), with one delivery task for
+    all of them; in the transaction of the change that causes them."""
+    rows = [_outbound(message) for message in messages]
+    with transaction.atomic():
+        created = OutboundMessage.objects.bulk_create(rows)
+        if len(created) == 1:
+            deliver_message.enqueue(created[0].pk)
+        elif created:
+            deliver_messages.enqueue([message.pk for message in created])
+    return created
+
+
+def _outbound(message: Message) -> OutboundMessage:
+    channel, recipient, body = message.channel, message.recipient, message.body
+    attachment = message.attachment
     if channel not in MessageChannel.values:
         raise ServiceError("channel_invalid", _("Unbekannter Nachrichtenweg."), field="channel")
     if not isinstance(recipient, str) or not recipient.strip() or len(recipient) > 254:
@@ -68,21 +91,18 @@ def message_send_later(
     if not isinstance(body, str) or not body.strip():
         raise ServiceError("body_missing", _("Die Nachricht hat keinen Text."), field="body")
     if channel == MessageChannel.EMAIL:
-        with translation.override(language or settings.LANGUAGE_CODE):
+        with translation.override(message.language or settings.LANGUAGE_CODE):
             body = f"{body.rstrip()}\n\n-- \n{FREE_OF_CHARGE}\n{NO_REPLY}\n"
-    with transaction.atomic():
-        message = OutboundMessage.objects.create(
-            channel=channel,
-            kind=kind,
-            recipient=recipient.strip(),
-            subject=subject[:200],
-            body=body,
-            attachment_name=attachment.name if attachment else "",
-            attachment_type=attachment.content_type if attachment else "",
-            attachment=attachment.content if attachment else "",
-        )
-        deliver_message.enqueue(message.pk)
-    return message
+    return OutboundMessage(
+        channel=channel,
+        kind=message.kind,
+        recipient=recipient.strip(),
+        subject=message.subject[:200],
+        body=body,
+        attachment_name=attachment.name if attachment else "",
+        attachment_type=attachment.content_type if attachment else "",
+        attachment=attachment.content if attachment else "",
+    )
 
 
 def message_deliver(*, message_id: int) -> str:

@@ -8,3 +8,11 @@ def deliver_message(message_id: int) -> str:
     from impftermin.notifications.services import message_deliver
 
     return message_deliver(message_id=message_id)
+
+
+@task()
+def deliver_messages(message_ids: list[int]) -> list[str]:
+    """Many messages queued together; each is claimed, sent and retried on its own."""
+    from impftermin.notifications.services import message_deliver
+
+    return [message_deliver(message_id=pk) for pk in message_ids]

@@ -86,7 +86,7 @@ class Registration(models.Model):
         indexes = [
             # The assignment queue: waiting people of a centre, first come first served.
             models.Index(
-                fields=["status", "centre", "priority_group", "created_at", "id"],
+                fields=["region", "status", "priority_group", "created_at", "id"],
                 name="registration_queue_idx",
             )
         ]
@@ -96,4 +96,9 @@ class Registration(models.Model):
 
     @property
     def holder(self) -> str:
-        return f"reg:{self.pk}"
+        return self.holder_of(self.pk)
+
+    @staticmethod
+    def holder_of(pk: int) -> str:
+        """Its pair is booked under this holder."""
+        return f"reg:{pk}"

@@ -14,25 +14,28 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from impftermin.booking.messages import send_pair_confirmation
-from impftermin.booking.models import Channel
+from impftermin.booking.messages import pair_confirmation
+from impftermin.booking.models import AppointmentPair, Channel, PairStatus
 from impftermin.booking.services import AssignmentRequest, pairs_assign
 from impftermin.centres.selectors import get_centre, get_vaccine
 from impftermin.codes.services import keyed_hash, normalise_mobile
 from impftermin.core import identifiers
 from impftermin.core.errors import ServiceError
 from impftermin.core.validation import as_id
+from impftermin.notifications.services import messages_send_later
 from impftermin.regions.models import BookingMode, Region
 from impftermin.regions.selectors import districts_for_postcode
 from impftermin.registrations.models import Registration, RegistrationStatus, Residence
 from impftermin.registrations.register import PersonData, population_register
+from impftermin.registrations.tasks import notify_assignments
 from impftermin.vaccines.selectors import vaccine_eligibility
 
 VORGANGSKENNUNG_LENGTH = 12  # 11 random characters and a check character
-ASSIGN_BATCH = 500
+ASSIGN_BATCH = 2000
 
 
 def vorgangskennung_new() -> str:
@@ -238,43 +241,42 @@ def _erase(registration: Registration) -> None:
 def registrations_assign(*, region_id: int | None = None, batch_size: int = ASSIGN_BATCH) -> int:
     """The assignment task (R16): waiting registrations, first come first served (by
     priority group, then time of registration), get pairs at their centre through the
-    booking engine; whoever finds none stays waiting. Parallel runs take different people
-    (row locks, skip locked). Returns how many were assigned."""
+    booking engine, within their region's release window; whoever finds none stays
+    waiting. Parallel runs take different people (row locks, skip locked). The e-mails
+    are composed by a task enqueued with each batch. Returns how many were assigned."""
+    regions = Region.objects.filter(booking_mode=BookingMode.ASSIGNMENT)
+    if region_id is not None:
+        regions = regions.filter(pk=region_id)
+    return sum(_assign_region(region, batch_size) for region in regions)
+
+
+def _assign_region(region: Region, batch_size: int) -> int:
     assigned = 0
     unlucky: set[int] = set()  # found no pair in this run: not tried again until the next
     while True:
         with transaction.atomic():
-            waiting = (
-                Registration.objects.select_for_update(skip_locked=True, of=("self",))
-                .filter(status=RegistrationStatus.WAITING)
-                .exclude(pk__in=unlucky)
-            )
-            if region_id is not None:
-                waiting = waiting.filter(region_id=region_id)
             batch = list(
-                waiting.order_by("priority_group", "created_at", "id").select_related(
-                    "region", "centre", "vaccine"
-                )[:batch_size]
+                Registration.objects.select_for_update(skip_locked=True)
+                .filter(region=region, status=RegistrationStatus.WAITING)
+                .exclude(pk__in=unlucky)
+                .order_by("priority_group", "created_at", "id")
+                .values_list("pk", "centre_id", "vaccine_id", "single_dose")[:batch_size]
             )
             if not batch:
                 return assigned
-            window = max(r.region.release_days_ahead for r in batch)
             pairs = pairs_assign(
                 requests=[
-                    AssignmentRequest(r.holder, r.centre_id, r.vaccine_id, r.single_dose)
-                    for r in batch
+                    AssignmentRequest(Registration.holder_of(pk), centre, vaccine, single)
+                    for pk, centre, vaccine, single in batch
                 ],
-                window_days=window,
+                window_days=region.release_days_ahead,
             )
-            done = [r for r in batch if r.holder in pairs]
-            Registration.objects.filter(pk__in=[r.pk for r in done]).update(
-                status=RegistrationStatus.ASSIGNED
-            )
-            for registration in done:
-                if registration.email:
-                    _notify_assignment(registration, pairs[registration.holder])
+            done = [pk for pk, *_rest in batch if Registration.holder_of(pk) in pairs]
+            Registration.objects.filter(pk__in=done).update(status=RegistrationStatus.ASSIGNED)
+            if done:
+                notify_assignments.enqueue(done)
         assigned += len(done)
-        unlucky.update(r.pk for r in batch if r.holder not in pairs)
+        unlucky.update(pk for pk, *_rest in batch if Registration.holder_of(pk) not in pairs)
 
 
 ASSIGNED_INTRO = _("Ihnen wurden diese Impftermine zugewiesen:")
@@ -283,12 +285,36 @@ MANAGE_BY_LOGIN = _(
 )
 
 
-def _notify_assignment(registration: Registration, pair) -> None:
-    """R16: the assignment by e-mail, with how to log in."""
-    send_pair_confirmation(
-        recipient=registration.email,
-        language=registration.language,
-        pair=pair,
-        manage=(MANAGE_BY_LOGIN, settings.SITE_URL.rstrip("/") + "/"),
-        intro=ASSIGNED_INTRO,
+@transaction.atomic
+def assignments_notify(*, registration_ids: list[int]) -> int:
+    """R16: each assignment by e-mail, with how to log in (the task enqueued by the
+    assignment's transaction). Without e-mail a letter follows (R17, still to come).
+    Returns how many mails were queued."""
+    mailed = list(
+        Registration.objects.filter(
+            pk__in=registration_ids, status=RegistrationStatus.ASSIGNED
+        ).exclude(email="")
     )
+    pairs = {
+        pair.holder: pair
+        for pair in AppointmentPair.objects.filter(
+            holder__in=[r.holder for r in mailed], status=PairStatus.BOOKED
+        )
+    }
+    mailed = [r for r in mailed if r.holder in pairs]
+    by_holder = {r.holder: pairs[r.holder] for r in mailed}
+    prefetch_related_objects(list(by_holder.values()), "centre", "vaccine", "appointments__slot")
+    messages_send_later(
+        [
+            pair_confirmation(
+                recipient=r.email,
+                language=r.language,
+                pair=by_holder[r.holder],
+                manage=(MANAGE_BY_LOGIN, settings.SITE_URL.rstrip("/") + "/"),
+                intro=ASSIGNED_INTRO,
+                calendar_file=False,  # a notification; the documents are behind the log-in
+            )
+            for r in mailed
+        ]
+    )
+    return len(mailed)

@@ -9,3 +9,11 @@ def assign_registrations() -> int:
     from impftermin.registrations.services import registrations_assign
 
     return registrations_assign()
+
+
+@task()
+def notify_assignments(registration_ids: list[int]) -> int:
+    """The e-mails of one assignment batch (R16)."""
+    from impftermin.registrations.services import assignments_notify
+
+    return assignments_notify(registration_ids=registration_ids)
