@@ -20,6 +20,7 @@ from urllib.parse import urlparse, urlunparse
 
 REGISTRATIONS = int(os.environ.get("BENCH_REGISTRATIONS", 100_000))
 BASELINE = int(os.environ.get("BENCH_ASSIGN_BASELINE", 2_000))
+BATCH = int(os.environ.get("BENCH_ASSIGN_BATCH", 0)) or None  # default: the task's
 CENTRES = 10
 SEATS_PER_SLOT = 10
 SLOTS_PER_DAY = 50  # 08:00 to 20:30 every 15 minutes
@@ -194,7 +195,7 @@ def main() -> None:
 
     from impftermin.regions.models import Region
     from impftermin.registrations.models import Registration, RegistrationStatus
-    from impftermin.registrations.services import registrations_assign
+    from impftermin.registrations.services import ASSIGN_BATCH, registrations_assign
     from impftermin.vaccines.models import Vaccine
 
     call_command("migrate", verbosity=0)
@@ -216,7 +217,8 @@ def main() -> None:
     base_seconds, base_booked = baseline(region)
     memory_before = peak_mib()
     started = time.perf_counter()
-    assigned = registrations_assign(region_id=region.pk)
+    batch = BATCH or ASSIGN_BATCH
+    assigned = registrations_assign(region_id=region.pk, batch_size=batch)
     seconds = time.perf_counter() - started
     invariants = check()
     waiting = Registration.objects.filter(
@@ -235,6 +237,7 @@ def main() -> None:
     print(
         f"| {'assignment engine (registrations_assign)':<42} | {assigned:>13,} | {seconds:>8.1f} | {assigned / seconds:>15.0f} |"
     )
+    print(f"batches of {batch:,} registrations (one transaction each)")
     print(f"speed-up over the baseline: {(assigned / seconds) / (base_booked / base_seconds):.1f}x")
     print(
         f"peak memory of the process: {peak_mib():.0f} MiB (before the assignment: {memory_before:.0f} MiB)"

@@ -276,6 +276,9 @@ POPULATION_REGISTER_FILE = Path(
     )
 )
 
+# People per assignment transaction (R16): throughput against lock time (README, benchmark).
+ASSIGNMENT_BATCH_SIZE = env_int("ASSIGNMENT_BATCH_SIZE", 2000)
+
 # How long an offer from the standby list (R8) may be taken before it passes on.
 STANDBY_OFFER_HOURS = env_int("STANDBY_OFFER_HOURS", 12)
 

@@ -370,9 +370,10 @@ def first_dose_candidates(
     )
     if vaccine.doses == 2 and require_second:
         firsts = _with_second_dose(firsts, vaccine, 1).filter(second_id__isnull=False)
-    return [
-        (pk, start, capacity - booked)
-        for pk, start, capacity, booked in firsts.order_by("start", "id").values_list(
-            "id", "start", "capacity", "booked"
-        )[:limit]
-    ]
+    # Ordered by start alone, as the partial index of free slots is: PostgreSQL walks it
+    # and stops after `limit` rows, instead of testing every free slot for a second dose.
+    rows = firsts.order_by("start").values_list("id", "start", "capacity", "booked")[:limit]
+    return sorted(
+        ((pk, start, capacity - booked) for pk, start, capacity, booked in rows),
+        key=lambda row: (row[1], row[0]),
+    )

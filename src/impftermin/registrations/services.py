@@ -35,7 +35,9 @@ from impftermin.registrations.tasks import notify_assignments
 from impftermin.vaccines.selectors import vaccine_eligibility
 
 VORGANGSKENNUNG_LENGTH = 12  # 11 random characters and a check character
-ASSIGN_BATCH = 2000
+# People per assignment transaction: larger batches assign faster, but hold their slots'
+# row locks longer, and an online booking of one of those slots waits that long.
+ASSIGN_BATCH = settings.ASSIGNMENT_BATCH_SIZE
 
 
 def vorgangskennung_new() -> str:
