@@ -289,3 +289,17 @@ def test_R16_assignment_racing_itself_and_online_bookings_never_overbooks(pool):
     assigned = Registration.objects.filter(status=RegistrationStatus.ASSIGNED)
     assert assigned.count() == AppointmentPair.objects.filter(holder__startswith="reg:").count()
     assert AppointmentPair.objects.filter(status=PairStatus.BOOKED).count() == 12  # all seats
+
+
+def test_R14_an_operator_decides_on_a_held_registration_in_the_admin(pool, admin_client):
+    held = register(pool, first_name="Erik", birth_date=dt.date(1951, 3, 15))
+    page = admin_client.get("/admin/registrations/registration/?status=review")
+    assert held.vorgangskennung in page.content.decode()
+    response = admin_client.post(
+        "/admin/registrations/registration/",
+        {"action": "confirm", "_selected_action": [held.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    held.refresh_from_db()
+    assert held.status == RegistrationStatus.WAITING
