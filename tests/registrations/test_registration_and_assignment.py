@@ -303,3 +303,53 @@ def test_R14_an_operator_decides_on_a_held_registration_in_the_admin(pool, admin
     assert response.status_code == 200
     held.refresh_from_db()
     assert held.status == RegistrationStatus.WAITING
+
+
+def test_R13_the_same_person_written_another_way_is_still_the_same(pool):
+    register(pool, first_name="Jürgen", last_name="Weiß", birth_date=dt.date(1939, 12, 24))
+    with pytest.raises(ServiceError) as error:
+        register(pool, first_name="Jurgen", last_name="Weiss", birth_date=dt.date(1939, 12, 24))
+    assert error.value.code == "duplicate_registration"
+
+
+def test_R14_a_register_that_fails_holds_the_registration_for_review(pool, settings):
+    settings.POPULATION_REGISTER_FILE = "/nonexistent/register.csv"
+    registration = register(pool)
+    assert registration.status == RegistrationStatus.REVIEW
+    assert "nicht erreichbar" in registration.review_reason
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"email": 42},
+        {"email": ["a@example.org"]},
+        {"email": "a" * 250 + "@example.org"},
+        {"language": ["de"]},
+    ],
+)
+def test_registration_input_of_the_wrong_type_is_refused_cleanly(pool, fields):
+    with pytest.raises(ServiceError):
+        register(pool, **fields)
+    assert not Registration.objects.exists()
+
+
+def test_a_vaccine_the_chosen_centre_does_not_offer_is_refused(pool):
+    with pytest.raises(ServiceError) as error:
+        register(pool, vaccine_id=pool.janssen.pk)  # offered nowhere in the test world
+    assert error.value.code == "vaccine_not_eligible"
+
+
+def test_R16_R27_one_and_two_dose_people_of_a_centre_are_served_in_their_order(pool):
+    make_slot(pool.centre, pool.biontech, at(5), capacity=2)
+    make_slot(pool.centre, pool.biontech, at(27), capacity=1, released=False)
+    recovered = register(pool, single_dose=True)  # came first
+    two_doses = register(pool, first_name="Max", birth_date=dt.date(1948, 11, 2))
+    assert registrations_assign() == 2
+    doses = {
+        r.holder: sorted(
+            AppointmentPair.objects.get(holder=r.holder).appointments.values_list("dose", flat=True)
+        )
+        for r in (recovered, two_doses)
+    }
+    assert doses == {recovered.holder: [1], two_doses.holder: [1, 2]}

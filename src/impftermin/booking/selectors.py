@@ -362,9 +362,15 @@ def first_dose_candidates(
 ) -> list[tuple[int, dt.datetime, int]]:
     """The earliest released first-dose slots of a centre with free seats and, for two
     doses, a free second-dose slot in the interval: (id, start, free seats)."""
+    if not vaccine.active:
+        return []
     firsts = free_seats(
         Slot.objects.filter(
-            centre_id=centre_id, vaccine=vaccine, start__gt=start_after, start__lte=until
+            centre_id=centre_id,
+            centre__active=True,
+            vaccine=vaccine,
+            start__gt=start_after,
+            start__lte=until,
         ),
         1,
     )
@@ -377,3 +383,11 @@ def first_dose_candidates(
         ((pk, start, capacity - booked) for pk, start, capacity, booked in rows),
         key=lambda row: (row[1], row[0]),
     )
+
+
+def live_pairs_for(*, holders: list[str]) -> dict[str, AppointmentPair]:
+    """The booked pairs of many holders, by holder."""
+    return {
+        pair.holder: pair
+        for pair in AppointmentPair.objects.filter(holder__in=holders, status=PairStatus.BOOKED)
+    }

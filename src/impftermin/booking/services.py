@@ -832,16 +832,19 @@ def pairs_assign(
             holder__in=[r.holder for r in requests], status=PairStatus.BOOKED
         ).values_list("holder", flat=True)
     )
-    groups: dict[tuple[int, int, bool], list[AssignmentRequest]] = {}
+    # One group per centre and vaccine: its slots are locked in one statement, in
+    # ascending id, and nothing else of that centre and vaccine is locked afterwards.
+    groups: dict[tuple[int, int], list[AssignmentRequest]] = {}
+    seen: set[str] = set()
     for request in requests:
-        if request.holder not in live:
-            key = (request.centre_id, request.vaccine_id, request.single_dose)
-            groups.setdefault(key, []).append(request)
+        if request.holder not in live and request.holder not in seen:
+            seen.add(request.holder)
+            groups.setdefault((request.centre_id, request.vaccine_id), []).append(request)
     assigned: dict[str, AppointmentPair] = {}
     with transaction.atomic():
-        for (centre_id, vaccine_id, single_dose), group in sorted(groups.items()):
+        for (centre_id, vaccine_id), group in sorted(groups.items()):
             vaccine = get_vaccine(vaccine_id)
-            one_dose = single_dose or vaccine.doses == 1
+            one_dose = vaccine.doses == 1 or all(r.single_dose for r in group)
             assigned |= _assign_group(centre_id, vaccine, group, now, until, one_dose)
     return assigned
 
@@ -902,8 +905,9 @@ def _add_seats(deltas: Counter[int]) -> int:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(
-                "UPDATE booking_slot AS s SET booked = s.booked + d.n"
-                " FROM unnest(%s::bigint[], %s::integer[]) AS d(id, n) WHERE s.id = d.id",
+                f"UPDATE {Slot._meta.db_table} AS s SET booked = s.booked + d.n"  # noqa: S608 - our own table name
+                " FROM unnest(%s::bigint[], %s::integer[]) AS d(id, n)"
+                " WHERE s.id = d.id AND s.booked + d.n <= s.capacity",
                 [ids, [deltas[pk] for pk in ids]],
             )
             return cursor.rowcount

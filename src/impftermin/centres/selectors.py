@@ -67,3 +67,10 @@ def vaccines_offered(*, district_id: int) -> list[Vaccine]:
 
 def centres_by_id(*, ids: list[int]) -> dict[int, Centre]:
     return Centre.objects.in_bulk(set(ids))
+
+
+def centre_offers(*, centre_id: int, vaccine_id: int) -> bool:
+    """Whether the centre vaccinates with this vaccine (it has a capacity for it)."""
+    return Centre.objects.filter(
+        pk=centre_id, active=True, capacities__vaccine_id=vaccine_id
+    ).exists()

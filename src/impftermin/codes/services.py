@@ -5,12 +5,10 @@ MAX_WRONG_PINS wrong tries. The PIN goes out through the message outbox."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
 
-import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -43,7 +41,10 @@ from impftermin.codes.models import (
     StandbyStatus,
 )
 from impftermin.codes.tasks import make_standby_offers
+from impftermin.core import identifiers
+from impftermin.core.contact import normalise_mobile
 from impftermin.core.errors import ServiceError
+from impftermin.core.identifiers import keyed_hash
 from impftermin.core.validation import as_id
 from impftermin.notifications.services import message_send_later
 from impftermin.regions.models import BookingMode, District, Region
@@ -51,42 +52,6 @@ from impftermin.vaccines.models import Vaccine
 
 MAX_WRONG_PINS = 5
 PIN_DIGITS = 6
-MOBILE_TYPES = {
-    phonenumbers.PhoneNumberType.MOBILE,
-    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
-}
-
-
-def keyed_hash(purpose: str, value: str) -> str:
-    """A keyed hash (HMAC-SHA256 with the secret key): what we store instead of secrets
-    that must be found again by value."""
-    key = hashlib.sha256(f"{settings.SECRET_KEY}:{purpose}".encode()).digest()
-    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
-
-
-def normalise_mobile(raw: object) -> str:
-    """A mobile number in E.164 (+4915112345678), German or international; else an error."""
-    if not isinstance(raw, str) or not raw.strip() or len(raw) > 40:
-        raise ServiceError(
-            "mobile_invalid", _("Bitte geben Sie eine gültige Mobilnummer an."), field="mobile"
-        )
-    try:
-        number = phonenumbers.parse(raw, "DE")
-    except phonenumbers.NumberParseException:
-        raise ServiceError(
-            "mobile_invalid", _("Bitte geben Sie eine gültige Mobilnummer an."), field="mobile"
-        ) from None
-    if not phonenumbers.is_valid_number(number):
-        raise ServiceError(
-            "mobile_invalid", _("Bitte geben Sie eine gültige Mobilnummer an."), field="mobile"
-        )
-    if phonenumbers.number_type(number) not in MOBILE_TYPES:
-        raise ServiceError(
-            "mobile_not_mobile",
-            _("Die SMS-PIN kann nur an eine Mobilnummer gesendet werden."),
-            field="mobile",
-        )
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 @dataclass(frozen=True)
@@ -239,7 +204,7 @@ def pin_verify(*, token: str, pin: str) -> PinRequest:
 
 # --- e-mail verification and booking codes (R2) ---------------------------------------------
 
-CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L look-alikes
+CODE_ALPHABET = identifiers.ALPHABET  # no 0/O, 1/I/L look-alikes
 CODE_LENGTH = 12
 EMAIL_LINK_VALIDITY = dt.timedelta(hours=24)
 
@@ -323,7 +288,7 @@ def email_link_confirm(*, token: str) -> CodeSet:
         code_set = CodeSet.objects.create(region_id=person.region_id, pin_request=person)
         codes = []
         for dose in (1,) if person.single_dose else (1, 2):
-            code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+            code = identifiers.random_string(CODE_LENGTH)
             BookingCode.objects.create(
                 code_set=code_set, dose=dose, code_hash=keyed_hash("booking-code", code)
             )

@@ -33,8 +33,9 @@ from impftermin.codes.models import (
     StandbyOfferStatus,
     StandbyStatus,
 )
-from impftermin.codes.services import after_booking, code_set_for, keyed_hash
+from impftermin.codes.services import after_booking, code_set_for
 from impftermin.core.errors import ServiceError
+from impftermin.core.identifiers import keyed_hash
 from impftermin.notifications.services import message_send_later
 from impftermin.regions.selectors import lock_district
 

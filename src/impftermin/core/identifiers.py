@@ -7,7 +7,11 @@ character or swapped neighbours change the sum (up to 30 characters)."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
+
+from django.conf import settings
 
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # 31 characters
 _VALUE = {c: i for i, c in enumerate(ALPHABET)}
@@ -51,3 +55,10 @@ def normalised(text: object, length: int) -> str | None:
     if len(value) != length or any(c not in _VALUE for c in value):
         return None
     return value
+
+
+def keyed_hash(purpose: str, value: str) -> str:
+    """A keyed hash (HMAC-SHA256 with the secret key): what we store instead of secrets
+    that must be found again by value."""
+    key = hashlib.sha256(f"{settings.SECRET_KEY}:{purpose}".encode()).digest()
+    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()

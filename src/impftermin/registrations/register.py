@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import logging
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from django.conf import settings
+from django.utils import translation
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
@@ -40,13 +42,15 @@ class PopulationRegister:
         raise NotImplementedError
 
 
-def _key(text: str) -> str:
+def comparable(text: str) -> str:
     """Compare names and streets as people write them: case, accents, ß, spaces, Str."""
     text = unicodedata.normalize("NFKC", text).casefold().replace("ß", "ss")
     text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
     text = text.replace("strasse", "str").replace("str.", "str")
     return " ".join(text.replace("-", " ").split())
 
+
+logger = logging.getLogger(__name__)
 
 NOT_FOUND = _("Person mit diesem Namen und Geburtsdatum nicht im Melderegister gefunden")
 OTHER_ADDRESS = _("Im Melderegister mit einer anderen Anschrift eingetragen")
@@ -61,11 +65,19 @@ class CsvPopulationRegister(PopulationRegister):
 
     def check(self, person: PersonData) -> RegisterAnswer:
         addresses = _read(str(self.path), self.path.stat().st_mtime).get(
-            (_key(person.last_name), _key(person.first_name), person.birth_date.isoformat())
+            (
+                comparable(person.last_name),
+                comparable(person.first_name),
+                person.birth_date.isoformat(),
+            )
         )
         if not addresses:
             return RegisterAnswer(False, str(NOT_FOUND))
-        if (_key(person.street), person.postcode.strip(), _key(person.city)) not in addresses:
+        if (
+            comparable(person.street),
+            person.postcode.strip(),
+            comparable(person.city),
+        ) not in addresses:
             return RegisterAnswer(False, str(OTHER_ADDRESS))
         return RegisterAnswer(True)
 
@@ -75,11 +87,31 @@ def _read(path: str, _mtime: float) -> dict[tuple, set[tuple]]:
     people: dict[tuple, set[tuple]] = {}
     with open(path, newline="", encoding="utf-8") as file:
         for row in csv.DictReader(file):
-            person = (_key(row["last_name"]), _key(row["first_name"]), row["birth_date"].strip())
-            address = (_key(row["street"]), row["postcode"].strip(), _key(row["city"]))
+            person = (
+                comparable(row["last_name"]),
+                comparable(row["first_name"]),
+                row["birth_date"].strip(),
+            )
+            address = (comparable(row["street"]), row["postcode"].strip(), comparable(row["city"]))
             people.setdefault(person, set()).add(address)
     return people
 
 
 def population_register() -> PopulationRegister:
     return import_string(settings.POPULATION_REGISTER_BACKEND)()
+
+
+UNREACHABLE = _("Melderegister nicht erreichbar; bitte später erneut prüfen")
+
+
+def register_check(person: PersonData) -> RegisterAnswer:
+    """The configured register's answer; a register that fails is no answer: the
+    registration is held for review, never lost and never waved through. Reasons are
+    kept in German, the operators' language."""
+    with translation.override("de"):
+        try:
+            answer = population_register().check(person)
+        except Exception as error:  # any adapter failure: hold, never lose
+            logger.warning("population register failed: %s", type(error).__name__)
+            return RegisterAnswer(False, str(UNREACHABLE))
+        return RegisterAnswer(answer.confirmed, str(answer.reason))

@@ -14,23 +14,25 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import prefetch_related_objects
+from django.db.models import Q, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from impftermin.booking.messages import pair_confirmation
-from impftermin.booking.models import AppointmentPair, Channel, PairStatus
+from impftermin.booking.models import Channel
+from impftermin.booking.selectors import live_pairs_for
 from impftermin.booking.services import AssignmentRequest, pairs_assign
-from impftermin.centres.selectors import get_centre, get_vaccine
-from impftermin.codes.services import keyed_hash, normalise_mobile
+from impftermin.centres.selectors import centre_offers, get_centre, get_vaccine
 from impftermin.core import identifiers
+from impftermin.core.contact import normalise_mobile
 from impftermin.core.errors import ServiceError
+from impftermin.core.identifiers import keyed_hash
 from impftermin.core.validation import as_id
 from impftermin.notifications.services import messages_send_later
 from impftermin.regions.models import BookingMode, Region
 from impftermin.regions.selectors import districts_for_postcode
 from impftermin.registrations.models import Registration, RegistrationStatus, Residence
-from impftermin.registrations.register import PersonData, population_register
+from impftermin.registrations.register import PersonData, comparable, register_check
 from impftermin.registrations.tasks import notify_assignments
 from impftermin.vaccines.selectors import vaccine_eligibility
 
@@ -71,8 +73,10 @@ def _text(value: object, field: str, label, max_length: int) -> str:
 
 
 def _identity_key(first_name: str, last_name: str, birth_date: dt.date) -> str:
-    name = unicodedata.normalize("NFKC", f"{last_name}|{first_name}").casefold()
-    return keyed_hash("registration-identity", f"{' '.join(name.split())}|{birth_date}")
+    """The same person however the name is written, as the register compares names."""
+    return keyed_hash(
+        "registration-identity", f"{comparable(last_name)}|{comparable(first_name)}|{birth_date}"
+    )
 
 
 def registration_create(
@@ -129,14 +133,22 @@ def registration_create(
     district = next(d for d in districts if d.pk == centre.district_id)
     eligibility = vaccine_eligibility(district=district, birth_date=birth_date)
     vaccine = get_vaccine(vaccine_id)
-    if vaccine not in eligibility.vaccines:
+    if vaccine not in eligibility.vaccines or not centre_offers(
+        centre_id=centre.pk, vaccine_id=vaccine.pk
+    ):
         raise ServiceError(
             "vaccine_not_eligible",
             _("Dieser Impfstoff kann Ihnen nicht angeboten werden."),
             field="vaccine",
         )
+    if not isinstance(email, str) or not isinstance(language, str):
+        raise ServiceError(
+            "email_invalid", _("Bitte geben Sie eine gültige E-Mail-Adresse an."), field="email"
+        )
     if email:
         try:
+            if len(email) > 254:
+                raise ValidationError("too long")
             validate_email(email)
         except ValidationError:
             raise ServiceError(
@@ -157,7 +169,7 @@ def registration_create(
             ) from None
         hashed = make_password(password)
     person = PersonData(first_name, last_name, birth_date, street, postcode.strip(), city)
-    answer = population_register().check(person)
+    answer = register_check(person)
     try:
         with transaction.atomic():
             registration = Registration.objects.create(
@@ -255,12 +267,15 @@ def registrations_assign(*, region_id: int | None = None, batch_size: int = ASSI
 def _assign_region(region: Region, batch_size: int) -> int:
     assigned = 0
     unlucky: set[int] = set()  # found no pair in this run: not tried again until the next
+    full = Q(pk__in=[])  # centres and vaccines with nothing left in this run
+    exhausted: set[tuple[int, int]] = set()
     while True:
         with transaction.atomic():
             batch = list(
                 Registration.objects.select_for_update(skip_locked=True)
                 .filter(region=region, status=RegistrationStatus.WAITING)
                 .exclude(pk__in=unlucky)
+                .exclude(full)
                 .order_by("priority_group", "created_at", "id")
                 .values_list("pk", "centre_id", "vaccine_id", "single_dose")[:batch_size]
             )
@@ -279,8 +294,15 @@ def _assign_region(region: Region, batch_size: int) -> int:
                 notify_assignments.enqueue(done)
         assigned += len(done)
         unlucky.update(pk for pk, *_rest in batch if Registration.holder_of(pk) not in pairs)
+        served = {(c, v) for pk, c, v, _s in batch if Registration.holder_of(pk) in pairs}
+        for centre, vaccine in {(c, v) for _pk, c, v, _s in batch} - served - exhausted:
+            exhausted.add((centre, vaccine))
+            full |= Q(centre_id=centre, vaccine_id=vaccine)
 
 
+MANAGE_BY_PHONE = _(
+    "Verschieben oder stornieren können Sie Ihre Termine über die Hotline; halten Sie Ihre Vorgangskennung bereit. Informationen: %(link)s"
+)
 ASSIGNED_INTRO = _("Ihnen wurden diese Impftermine zugewiesen:")
 MANAGE_BY_LOGIN = _(
     "Mit Ihrer Vorgangskennung und Ihrem Passwort sehen Sie Ihre Termine und können sie verschieben: %(link)s"
@@ -297,12 +319,7 @@ def assignments_notify(*, registration_ids: list[int]) -> int:
             pk__in=registration_ids, status=RegistrationStatus.ASSIGNED
         ).exclude(email="")
     )
-    pairs = {
-        pair.holder: pair
-        for pair in AppointmentPair.objects.filter(
-            holder__in=[r.holder for r in mailed], status=PairStatus.BOOKED
-        )
-    }
+    pairs = live_pairs_for(holders=[r.holder for r in mailed])
     mailed = [r for r in mailed if r.holder in pairs]
     by_holder = {r.holder: pairs[r.holder] for r in mailed}
     prefetch_related_objects(list(by_holder.values()), "centre", "vaccine", "appointments__slot")
@@ -312,7 +329,11 @@ def assignments_notify(*, registration_ids: list[int]) -> int:
                 recipient=r.email,
                 language=r.language,
                 pair=by_holder[r.holder],
-                manage=(MANAGE_BY_LOGIN, settings.SITE_URL.rstrip("/") + "/"),
+                # R21: phone registrations have no password; they call.
+                manage=(
+                    MANAGE_BY_LOGIN if r.channel == Channel.ONLINE else MANAGE_BY_PHONE,
+                    settings.SITE_URL.rstrip("/") + "/",
+                ),
                 intro=ASSIGNED_INTRO,
                 calendar_file=False,  # a notification; the documents are behind the log-in
             )
