@@ -21,6 +21,9 @@ from impftermin.registrations.models import Registration, RegistrationStatus
 from impftermin.registrations.services import (
     normalise_vorgangskennung,
     registration_create,
+    registration_delete,
+    registration_pair_cancel,
+    registration_rebook,
     registration_review_decide,
     registrations_assign,
 )
@@ -353,3 +356,76 @@ def test_R16_R27_one_and_two_dose_people_of_a_centre_are_served_in_their_order(p
         for r in (recovered, two_doses)
     }
     assert doses == {recovered.holder: [1], two_doses.holder: [1, 2]}
+
+
+# --- the person's own changes (R20, R22, R23) --------------------------------------------
+
+
+@pytest.fixture
+def assigned(pool):
+    first = make_slot(pool.centre, pool.biontech, at(10), capacity=1)
+    make_slot(pool.centre, pool.biontech, at(32), capacity=1, released=False)
+    registration = register(pool)
+    assert registrations_assign() == 1
+    registration.refresh_from_db()
+    return registration, first
+
+
+def test_R22_cancel_keeps_the_registration_in_the_pool_and_it_is_assigned_again(pool, assigned):
+    registration, first = assigned
+    registration_pair_cancel(registration_id=registration.pk)
+    registration.refresh_from_db()
+    first.refresh_from_db()
+    assert registration.status == RegistrationStatus.WAITING and first.booked == 0
+    assert OutboundMessage.objects.filter(kind="booking_cancelled").count() == 1
+    assert registrations_assign() == 1  # the freed seats, or others: a new assignment
+    assert AppointmentPair.objects.filter(
+        holder=registration.holder, status=PairStatus.BOOKED
+    ).exists()
+
+
+def test_R20_rebook_into_the_future_up_to_three_days_before(pool, assigned):
+    registration, _first = assigned
+    later = make_slot(pool.centre, pool.biontech, at(12))
+    later_second = make_slot(pool.centre, pool.biontech, at(34), released=False)
+    result = registration_rebook(
+        registration_id=registration.pk, first_slot_id=later.pk, second_slot_id=later_second.pk
+    )
+    assert result.booked
+    assert OutboundMessage.objects.filter(kind="booking_rebooked").count() == 1
+
+
+def test_R20_rebook_into_the_past_or_too_late_is_refused(pool):
+    soon = make_slot(pool.centre, pool.biontech, at(2))
+    make_slot(pool.centre, pool.biontech, at(24), released=False)
+    registration = register(pool)
+    assert registrations_assign() == 1
+    past = make_slot(pool.centre, pool.biontech, at(-1))
+    other = make_slot(pool.centre, pool.biontech, at(9))
+    with pytest.raises(ServiceError) as error:
+        registration_rebook(registration_id=registration.pk, first_slot_id=other.pk)
+    assert error.value.code == "rebook_too_late"  # the pair is 2 days away
+    soon.refresh_from_db()
+    assert soon.booked == 1
+    Slot.objects.filter(pk=soon.pk).update(start=at(20))
+    Slot.objects.filter(appointments__dose=2).update(start=at(42))
+    with pytest.raises(ServiceError) as error:
+        registration_rebook(registration_id=registration.pk, first_slot_id=past.pk)
+    assert error.value.code == "slot_in_past"
+
+
+def test_R23_delete_cancels_erases_and_never_assigns_again(pool, assigned):
+    registration, first = assigned
+    registration_delete(registration_id=registration.pk)
+    registration.refresh_from_db()
+    first.refresh_from_db()
+    assert registration.status == RegistrationStatus.DELETED and first.booked == 0
+    assert registration.last_name == "" and registration.email == ""
+    assert registration.birth_date == dt.date(1900, 1, 1)
+    mail = OutboundMessage.objects.get(kind="registration_deleted")
+    assert registration.vorgangskennung[:4] in mail.body
+    assert registrations_assign() == 0
+    with pytest.raises(ServiceError):
+        registration_delete(registration_id=registration.pk)
+    # the person may register anew
+    assert register(pool).status == RegistrationStatus.WAITING

@@ -15,20 +15,25 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Q, prefetch_related_objects
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from impftermin.booking.messages import pair_confirmation
+from impftermin.booking.messages import pair_confirmation, send_pair_cancellation
 from impftermin.booking.models import Channel
-from impftermin.booking.selectors import live_pairs_for
-from impftermin.booking.services import AssignmentRequest, pairs_assign
+from impftermin.booking.selectors import live_pair_for, live_pairs_for
+from impftermin.booking.services import (
+    AssignmentRequest,
+    pair_cancel,
+    pair_rebook,
+    pairs_assign,
+)
 from impftermin.centres.selectors import centre_offers, get_centre, get_vaccine
 from impftermin.core import identifiers
 from impftermin.core.contact import normalise_mobile
 from impftermin.core.errors import ServiceError
 from impftermin.core.identifiers import keyed_hash
 from impftermin.core.validation import as_id
-from impftermin.notifications.services import messages_send_later
+from impftermin.notifications.services import Message, messages_send_later
 from impftermin.regions.models import BookingMode, Region
 from impftermin.regions.selectors import districts_for_postcode
 from impftermin.registrations.models import Registration, RegistrationStatus, Residence
@@ -329,11 +334,7 @@ def assignments_notify(*, registration_ids: list[int]) -> int:
                 recipient=r.email,
                 language=r.language,
                 pair=by_holder[r.holder],
-                # R21: phone registrations have no password; they call.
-                manage=(
-                    MANAGE_BY_LOGIN if r.channel == Channel.ONLINE else MANAGE_BY_PHONE,
-                    settings.SITE_URL.rstrip("/") + "/",
-                ),
+                manage=(_manage_text(r), settings.SITE_URL.rstrip("/") + "/"),
                 intro=ASSIGNED_INTRO,
                 calendar_file=False,  # a notification; the documents are behind the log-in
             )
@@ -341,3 +342,130 @@ def assignments_notify(*, registration_ids: list[int]) -> int:
         ]
     )
     return len(mailed)
+
+
+# --- the person's own changes (R20, R22, R23); who may make them is checked by the caller:
+# the account (Vorgangskennung and password) or the call center (and date of birth) ------
+
+UNKNOWN_REGISTRATION = _("Diese Registrierung gibt es nicht.")
+NO_PAIR = _("Für diese Registrierung ist kein Termin gebucht.")
+
+
+def _locked_registration(registration_id: object) -> Registration:
+    pk = as_id(
+        registration_id,
+        code="unknown_registration",
+        message=UNKNOWN_REGISTRATION,
+        field="registration",
+    )
+    registration = (
+        Registration.objects.select_for_update()
+        .exclude(status=RegistrationStatus.DELETED)
+        .filter(pk=pk)
+        .first()
+    )
+    if registration is None:
+        raise ServiceError("unknown_registration", UNKNOWN_REGISTRATION, field="registration")
+    return registration
+
+
+def _live_pair(registration: Registration):
+    pair = live_pair_for(holder=registration.holder)
+    if pair is None:
+        raise ServiceError("no_booking", NO_PAIR, field="registration")
+    return pair
+
+
+POOL_AGAIN = _(
+    "Sie bleiben registriert und bekommen neue Termine zugewiesen. Informationen: %(link)s"
+)
+
+
+@transaction.atomic
+def registration_pair_cancel(*, registration_id: int) -> Registration:
+    """R22: cancel the appointments; the registration stays in the pool and will be
+    assigned new ones. The seats are free at once."""
+    registration = _locked_registration(registration_id)
+    pair = pair_cancel(pair_id=_live_pair(registration).pk, holder=registration.holder)
+    registration.status = RegistrationStatus.WAITING
+    registration.save(update_fields=["status"])
+    if registration.email:
+        send_pair_cancellation(
+            recipient=registration.email,
+            language=registration.language,
+            pair=pair,
+            again=(POOL_AGAIN, settings.SITE_URL.rstrip("/") + "/"),
+        )
+    return registration
+
+
+def registration_rebook(
+    *, registration_id: int, first_slot_id: int, second_slot_id: int | None = None
+):
+    """R20: move the pair into the future, at the latest the region's cut-off (3 days)
+    before the appointment, at the person's centre's district with their vaccine."""
+    with transaction.atomic():
+        registration = _locked_registration(registration_id)
+        pair = _live_pair(registration)
+    return pair_rebook(
+        pair_id=pair.pk,
+        holder=registration.holder,
+        first_slot_id=first_slot_id,
+        second_slot_id=second_slot_id,
+        vaccine_id=registration.vaccine_id,
+        on_booked=lambda pairs, _replaced: _mail_rebooked(registration, pairs[0]),
+    )
+
+
+def _mail_rebooked(registration: Registration, pair) -> None:
+    if registration.email:
+        messages_send_later(
+            [
+                pair_confirmation(
+                    recipient=registration.email,
+                    language=registration.language,
+                    pair=pair,
+                    manage=(_manage_text(registration), settings.SITE_URL.rstrip("/") + "/"),
+                    rebooked=True,
+                )
+            ]
+        )
+
+
+def _manage_text(registration: Registration):
+    # R21: phone registrations have no password; they call.
+    return MANAGE_BY_LOGIN if registration.channel == Channel.ONLINE else MANAGE_BY_PHONE
+
+
+DELETED_TEXT = _(
+    "Guten Tag,\n\nIhre Registrierung %(vorgangskennung)s ist gelöscht. Sie bekommen keine "
+    "Termine mehr zugewiesen; gebuchte Termine sind storniert. Ihre persönlichen Daten haben "
+    "wir entfernt.\n\nSie können sich jederzeit neu registrieren."
+)
+
+
+@transaction.atomic
+def registration_delete(*, registration_id: int) -> Registration:
+    """R23: the registration leaves the pool for good; a booked pair is cancelled (seats
+    free at once), a confirmation goes out, and the personal data are erased."""
+    registration = _locked_registration(registration_id)
+    pair = live_pair_for(holder=registration.holder)
+    if pair is not None:
+        pair_cancel(pair_id=pair.pk, holder=registration.holder)
+    if registration.email:
+        with translation.override(registration.language):
+            messages_send_later(
+                [
+                    Message(
+                        channel="email",
+                        kind="registration_deleted",
+                        recipient=registration.email,
+                        subject=str(_("Ihre Registrierung ist gelöscht")),
+                        body=str(DELETED_TEXT)
+                        % {"vorgangskennung": identifiers.grouped(registration.vorgangskennung)},
+                        language=registration.language,
+                    )
+                ]
+            )
+    _erase(registration)
+    return registration
