@@ -547,20 +547,29 @@ def check(request: HttpRequest) -> HttpResponse:
     return redirect("codes:booking")
 
 
-def _checked_code(request: HttpRequest) -> str | None:
-    return _recall(request, CHECK, kind=str)
+class _NotChecked(Exception):
+    pass
+
+
+def _checked_booking(request: HttpRequest) -> tuple[str, object]:
+    """The code the person checked in this session, and its live pair (or None);
+    _NotChecked when there is no such code (the page sends them to the check)."""
+    code = _recall(request, CHECK, kind=str)
+    if code is None:
+        raise _NotChecked
+    try:
+        return code, code_booking(code=code)
+    except ServiceError:
+        raise _NotChecked from None
 
 
 @never_cache
 @require_http_methods(["GET", "POST"])
 def booking_detail(request: HttpRequest) -> HttpResponse:
     """The booking with the actions on it; POST `action=rebook` starts a rebook."""
-    code = _checked_code(request)
-    if code is None:
-        return redirect("codes:check")
     try:
-        pair = code_booking(code=code)
-    except ServiceError:
+        code, pair = _checked_booking(request)
+    except _NotChecked:
         return redirect("codes:check")
     if request.method == "POST" and pair is not None and request.POST.get("action") == "rebook":
         _remember(
@@ -588,14 +597,11 @@ def booking_detail(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def cancel(request: HttpRequest) -> HttpResponse:
     """Ask once more, then cancel; the seats are free for others at once."""
-    code = _checked_code(request)
-    if code is None:
+    try:
+        code, pair = _checked_booking(request)
+    except _NotChecked:
         return redirect("codes:check")
     if request.method == "GET":
-        try:
-            pair = code_booking(code=code)
-        except ServiceError:
-            return redirect("codes:check")
         if pair is None:
             return redirect("codes:booking")
         return render(
