@@ -45,9 +45,9 @@ from impftermin.core import identifiers
 from impftermin.core.contact import normalise_mobile
 from impftermin.core.errors import ServiceError
 from impftermin.core.identifiers import keyed_hash
-from impftermin.core.validation import as_id
 from impftermin.notifications.services import message_send_later
-from impftermin.regions.models import BookingMode, District, Region
+from impftermin.regions.models import BookingMode, District
+from impftermin.regions.selectors import get_region_in_mode
 from impftermin.vaccines.models import Vaccine
 
 MAX_WRONG_PINS = 5
@@ -71,14 +71,11 @@ def pin_request(
 ) -> PinSent:
     """Send a PIN to a mobile number (R2), at most the region's number per day (R3). The
     chosen vaccine (after the eligibility check) decides one code or two."""
-    pk = as_id(
-        region_id, code="unknown_region", message=_("Diese Region gibt es nicht."), field="region"
+    region = get_region_in_mode(
+        region_id=region_id,
+        mode=BookingMode.CODES,
+        refusal=_("In dieser Region gibt es keine Vermittlungscodes."),
     )
-    region = Region.objects.filter(pk=pk, booking_mode=BookingMode.CODES).first()
-    if region is None:
-        raise ServiceError(
-            "unknown_region", _("In dieser Region gibt es keine Vermittlungscodes."), field="region"
-        )
     mobile = normalise_mobile(mobile)
     try:
         validate_email(email)
@@ -209,16 +206,13 @@ CODE_LENGTH = 12
 EMAIL_LINK_VALIDITY = dt.timedelta(hours=24)
 
 
-def format_code(code: str) -> str:
-    return "-".join(code[i : i + 4] for i in range(0, CODE_LENGTH, 4))
+format_code = identifiers.grouped
 
 
 def normalise_code(text: object) -> str:
     """A booking code as typed: with or without dashes and spaces, in any case."""
-    if not isinstance(text, str) or len(text) > 40:
-        raise ServiceError("code_format", CODE_FORMAT, field="code")
-    code = "".join(text.split()).replace("-", "").upper()
-    if len(code) != CODE_LENGTH or any(c not in CODE_ALPHABET for c in code):
+    code = identifiers.normalised(text, CODE_LENGTH)
+    if code is None:
         raise ServiceError("code_format", CODE_FORMAT, field="code")
     return code
 

@@ -499,10 +499,6 @@ def _booked_pairs(codes: list[str]) -> list:
     return pairs
 
 
-def _appointments(pair) -> list:
-    return booked_appointments(pair)
-
-
 @never_cache
 @require_GET
 def confirmation(request: HttpRequest) -> HttpResponse:
@@ -521,7 +517,7 @@ def confirmation(request: HttpRequest) -> HttpResponse:
 
 def _confirmation(pairs: list, *, rebook: bool = False) -> dict:
     return {
-        "bookings": [(pair, _appointments(pair)) for pair in pairs],
+        "bookings": [(pair, booked_appointments(pair)) for pair in pairs],
         "what_to_bring": WHAT_TO_BRING,
         "no_printout": NO_PRINTOUT,
         "rebook": rebook,
@@ -584,7 +580,7 @@ def booking_detail(request: HttpRequest) -> HttpResponse:
             },
         )
         return redirect("codes:choose")
-    context = {"pair": pair, "appointments": _appointments(pair) if pair else []}
+    context = {"pair": pair, "appointments": booked_appointments(pair) if pair else []}
     if pair is not None:
         # The engine's own rule (R20), so the button shows only when it can work.
         context["rebook_refusal"] = rebook_refusal(
@@ -605,7 +601,7 @@ def cancel(request: HttpRequest) -> HttpResponse:
         if pair is None:
             return redirect("codes:booking")
         return render(
-            request, "codes/cancel.html", {"pair": pair, "appointments": _appointments(pair)}
+            request, "codes/cancel.html", {"pair": pair, "appointments": booked_appointments(pair)}
         )
     try:
         pair = code_cancel(code=code)

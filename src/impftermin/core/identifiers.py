@@ -49,7 +49,7 @@ def grouped(text: str) -> str:
 def normalised(text: object, length: int) -> str | None:
     """The identifier as typed, without dashes and spaces, upper case; None if it cannot
     be one (wrong length or characters)."""
-    if not isinstance(text, str) or len(text) > 3 * length:
+    if not isinstance(text, str) or len(text) > max(40, 3 * length):
         return None
     value = "".join(text.split()).replace("-", "").upper()
     if len(value) != length or any(c not in _VALUE for c in value):

@@ -4,6 +4,7 @@ from django.db.models import Count, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from impftermin.core.errors import ServiceError
+from impftermin.core.validation import as_id
 from impftermin.regions.models import District, Region
 
 
@@ -71,3 +72,15 @@ def lock_district(*, district_id: int) -> District:
     """Inside a transaction: the district's row, locked to its end, so that work on one
     district's queue (the standby list) runs one at a time."""
     return District.objects.select_for_update().get(pk=district_id)
+
+
+def get_region_in_mode(*, region_id: object, mode: str, refusal) -> Region:
+    """A region that books the way a channel needs (codes or assignment); `refusal` says
+    why not for any other."""
+    pk = as_id(
+        region_id, code="unknown_region", message=_("Diese Region gibt es nicht."), field="region"
+    )
+    region = Region.objects.filter(pk=pk, booking_mode=mode).first()
+    if region is None:
+        raise ServiceError("unknown_region", refusal, field="region")
+    return region

@@ -35,7 +35,7 @@ from impftermin.core.identifiers import keyed_hash
 from impftermin.core.validation import as_id
 from impftermin.notifications.services import Message, messages_send_later
 from impftermin.regions.models import BookingMode, Region
-from impftermin.regions.selectors import districts_for_postcode
+from impftermin.regions.selectors import districts_for_postcode, get_region_in_mode
 from impftermin.registrations.models import Registration, RegistrationStatus, Residence
 from impftermin.registrations.register import PersonData, comparable, register_check
 from impftermin.registrations.tasks import notify_assignments
@@ -107,14 +107,11 @@ def registration_create(
     """Register a person (R13, R15): online with a password (Argon2), by phone without
     (R21). The same person twice is refused; the population register decides whether the
     registration waits for an appointment or is held for an operator's review (R14)."""
-    pk = as_id(
-        region_id, code="unknown_region", message=_("Diese Region gibt es nicht."), field="region"
+    region = get_region_in_mode(
+        region_id=region_id,
+        mode=BookingMode.ASSIGNMENT,
+        refusal=_("In dieser Region gibt es keine Registrierung."),
     )
-    region = Region.objects.filter(pk=pk, booking_mode=BookingMode.ASSIGNMENT).first()
-    if region is None:
-        raise ServiceError(
-            "unknown_region", _("In dieser Region gibt es keine Registrierung."), field="region"
-        )
     if channel not in (Channel.ONLINE, Channel.PHONE):
         raise ServiceError("channel_invalid", _("Unbekannter Buchungsweg."), field="channel")
     first_name = _text(first_name, "first_name", _("Ihren Vornamen"), 100)
