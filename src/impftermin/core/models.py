@@ -21,3 +21,20 @@ class ScheduledRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job} {self.period}"
+
+
+class AttemptCounter(models.Model):
+    """Failed attempts against one key (a keyed hash of a Vorgangskennung, an IP address,
+    …) in a fixed window: log-in throttling that holds across processes and survives a
+    cache outage. Rows of past windows are reused, never piled up."""
+
+    key = models.CharField(max_length=64, unique=True)
+    count = models.PositiveIntegerField(default=0)
+    window_ends = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("Fehlversuche")
+        verbose_name_plural = _("Fehlversuche")
+
+    def __str__(self) -> str:
+        return f"{self.count} until {self.window_ends:%Y-%m-%d %H:%M}"

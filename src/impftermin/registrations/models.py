@@ -2,7 +2,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from impftermin.booking.models import Channel
+from impftermin.booking.models import AppointmentPair, Channel
 from impftermin.centres.models import Centre
 from impftermin.regions.models import District, Region, postcode_validator
 from impftermin.vaccines.models import Vaccine
@@ -60,6 +60,16 @@ class Registration(models.Model):
         _("Status"), max_length=10, choices=RegistrationStatus, default=RegistrationStatus.WAITING
     )
     review_reason = models.CharField(_("Grund der Prüfung"), max_length=200, blank=True)
+    # R19: a couple, linked by both Vorgangskennungen, is assigned adjacent pairs at the
+    # same times. Both rows point at each other.
+    partner = models.OneToOneField(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("Partner (gemeinsamer Termin)"),
+    )
     created_at = models.DateTimeField(_("registriert am"), auto_now_add=True)
     deleted_at = models.DateTimeField(_("gelöscht am"), null=True, blank=True)
 
@@ -102,3 +112,64 @@ class Registration(models.Model):
     def holder_of(pk: int) -> str:
         """Its pair is booked under this holder."""
         return f"reg:{pk}"
+
+
+class LetterReason(models.TextChoices):
+    ASSIGNED = "assigned", _("Termine zugewiesen")
+    REBOOKED = "rebooked", _("Termine verschoben")
+    SHORT_NOTICE = "short_notice", _("kurzfristiger Termin")
+
+
+class Letter(models.Model):
+    """A letter with the current appointment pair to a registration without e-mail (R17).
+    Its issue date is printed: a later letter overrides dates agreed earlier (R12). The
+    name and address come from the registration when the print batch is made, so an
+    erased registration (R23) is never printed."""
+
+    registration = models.ForeignKey(
+        Registration,
+        on_delete=models.PROTECT,
+        related_name="letters",
+        verbose_name=_("Registrierung"),
+    )
+    pair = models.ForeignKey(
+        AppointmentPair, on_delete=models.PROTECT, related_name="+", verbose_name=_("Terminpaar")
+    )
+    reason = models.CharField(_("Anlass"), max_length=20, choices=LetterReason)
+    issued_on = models.DateField(_("ausgestellt am"))
+    batch = models.ForeignKey(
+        "PrintBatch",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="letters",
+        verbose_name=_("Druckstapel"),
+    )
+    created_at = models.DateTimeField(_("erstellt am"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("Brief")
+        verbose_name_plural = _("Briefe")
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["batch", "created_at"], name="letter_unprinted_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_reason_display()} {self.issued_on}"
+
+
+class PrintBatch(models.Model):
+    """The day's letters as one PDF for operators to print and post (R17)."""
+
+    day = models.DateField(_("Tag"), unique=True)
+    letter_count = models.PositiveIntegerField(_("Briefe"), default=0)
+    pdf = models.BinaryField(_("PDF"), editable=False)
+    created_at = models.DateTimeField(_("erstellt am"), auto_now_add=True)
+    downloaded_at = models.DateTimeField(_("zuletzt heruntergeladen"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("Druckstapel")
+        verbose_name_plural = _("Druckstapel")
+        ordering = ["-day"]
+
+    def __str__(self) -> str:
+        return f"{self.day}"
