@@ -87,9 +87,11 @@ test: install gettext frontend chromium
 test-fast: install
 	$(BIN)/pytest -m "not slow"
 
-# The main pages of the codes flow as PNGs in docs/screenshots/ (taken by the browser test).
+# The main pages of the codes flow as PNGs in docs/screenshots/ (taken by the browser test),
+# and the first page of a letter (R17) rendered from its PDF.
 screenshots: install frontend chromium
 	SCREENSHOTS=1 DATABASE_URL="$${DATABASE_URL:-$(PG_URL)}" $(BIN)/pytest -q tests/e2e -k "whole_flow and not en"
+	SCREENSHOTS=1 DATABASE_URL="$${DATABASE_URL:-$(PG_URL)}" $(BIN)/pytest -q tests/registrations/test_letters.py -k screenshot
 
 bench: install
 	DATABASE_URL="$${DATABASE_URL:-$(PG_URL)}" $(BIN)/python -m bench.booking_storm

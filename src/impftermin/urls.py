@@ -13,5 +13,6 @@ urlpatterns += i18n_patterns(
     path("", core_views.home, name="home"),
     path("admin/", admin.site.urls),
     path("termin/", include("impftermin.codes.urls")),
+    path("", include("impftermin.registrations.urls")),
     prefix_default_language=False,
 )

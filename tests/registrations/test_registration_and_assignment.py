@@ -16,57 +16,18 @@ from impftermin.booking.services import pair_book
 from impftermin.core import identifiers
 from impftermin.core.errors import ServiceError
 from impftermin.notifications.models import OutboundMessage
-from impftermin.regions.models import BookingMode
 from impftermin.registrations.models import Registration, RegistrationStatus
 from impftermin.registrations.services import (
     normalise_vorgangskennung,
-    registration_create,
     registration_delete,
     registration_pair_cancel,
     registration_rebook,
     registration_review_decide,
     registrations_assign,
 )
-from tests.factories import at, make_postcode, make_slot
+from tests.factories import at, make_slot
 from tests.mail import run_worker
-
-REGISTER = """last_name,first_name,birth_date,street,postcode,city
-Muster,Erika,1950-03-15,Rheinstraße 12,48143,Münster
-Muster,Max,1948-11-02,Rheinstraße 12,48143,Münster
-Weiß,Jürgen,1939-12-24,Luisenplatz 1,48143,Münster
-"""
-PASSWORD = "ein-langes-Passwort-2021"
-
-
-@pytest.fixture
-def pool(world, settings, tmp_path):
-    """The test world as a region in assignment mode, with a register file."""
-    world.region.booking_mode = BookingMode.ASSIGNMENT
-    world.region.save()
-    make_postcode("48143", world.district)
-    register = tmp_path / "register.csv"
-    register.write_text(REGISTER, encoding="utf-8")
-    settings.POPULATION_REGISTER_FILE = register
-    return world
-
-
-def register(pool, **fields):
-    data = {
-        "region_id": pool.region.pk,
-        "first_name": "Erika",
-        "last_name": "Muster",
-        "birth_date": dt.date(1950, 3, 15),
-        "street": "Rheinstraße 12",
-        "postcode": "48143",
-        "city": "Münster",
-        "residence": "first",
-        "centre_id": pool.centre.pk,
-        "vaccine_id": pool.biontech.pk,
-        "email": "erika@example.org",
-        "password": PASSWORD,
-    }
-    return registration_create(**(data | fields))
-
+from tests.registrations.helpers import PASSWORD, register
 
 # --- registration ------------------------------------------------------------------------
 

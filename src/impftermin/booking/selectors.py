@@ -181,10 +181,16 @@ def free_pair_options(
 
 
 def _first_dose_slots(
-    district_id: int, vaccine: Vaccine, date_from: dt.date, date_to: dt.date, party_size: int
+    district_id: int,
+    vaccine: Vaccine,
+    date_from: dt.date,
+    date_to: dt.date,
+    party_size: int,
+    centre_id: int | None = None,
 ) -> QuerySet[Slot]:
+    slots = Slot.objects.all() if centre_id is None else Slot.objects.filter(centre_id=centre_id)
     return free_seats(
-        Slot.objects.filter(
+        slots.filter(
             centre__district_id=district_id,
             centre__active=True,
             vaccine=vaccine,
@@ -214,10 +220,11 @@ def free_days(
     date_to: dt.date,
     party_size: int = 1,
     require_second: bool = True,
+    centre_id: int | None = None,
 ) -> list[tuple[dt.date, int]]:
-    """The days with bookable first-dose slots in the district, with how many (for a
-    calendar by day); the same rule as pair_options."""
-    firsts = _first_dose_slots(district_id, vaccine, date_from, date_to, party_size)
+    """The days with bookable first-dose slots in the district (or one centre of it, for a
+    registration), with how many (for a calendar by day); the same rule as pair_options."""
+    firsts = _first_dose_slots(district_id, vaccine, date_from, date_to, party_size, centre_id)
     if vaccine.doses == 2 and require_second:
         firsts = _with_second_dose(firsts, vaccine, party_size).filter(second_id__isnull=False)
     rows = (
@@ -239,12 +246,14 @@ def pair_options(
     party_size: int,
     limit: int,
     require_second: bool = True,
+    centre_id: int | None = None,
 ) -> list[PairOption]:
-    """free_pair_options for arguments already checked (the booking engine's own use)."""
+    """free_pair_options for arguments already checked (the booking engine's own use);
+    `centre_id` narrows them to one centre of the district."""
     limit = max(1, min(int(limit), 200))
-    firsts = _first_dose_slots(district_id, vaccine, date_from, date_to, party_size).order_by(
-        "start", "id"
-    )
+    firsts = _first_dose_slots(
+        district_id, vaccine, date_from, date_to, party_size, centre_id
+    ).order_by("start", "id")
 
     if vaccine.doses == 1:
         return [
@@ -359,9 +368,11 @@ def first_dose_candidates(
     until: dt.datetime,
     limit: int,
     require_second: bool = True,
+    party_size: int = 1,
 ) -> list[tuple[int, dt.datetime, int]]:
-    """The earliest released first-dose slots of a centre with free seats and, for two
-    doses, a free second-dose slot in the interval: (id, start, free seats)."""
+    """The earliest released first-dose slots of a centre with free seats for
+    `party_size` people and, for two doses, a free second-dose slot for them in the
+    interval: (id, start, free seats)."""
     if not vaccine.active:
         return []
     firsts = free_seats(
@@ -372,10 +383,10 @@ def first_dose_candidates(
             start__gt=start_after,
             start__lte=until,
         ),
-        1,
+        party_size,
     )
     if vaccine.doses == 2 and require_second:
-        firsts = _with_second_dose(firsts, vaccine, 1).filter(second_id__isnull=False)
+        firsts = _with_second_dose(firsts, vaccine, party_size).filter(second_id__isnull=False)
     # Ordered by start alone, as the partial index of free slots is: PostgreSQL walks it
     # and stops after `limit` rows, instead of testing every free slot for a second dose.
     rows = firsts.order_by("start").values_list("id", "start", "capacity", "booked")[:limit]

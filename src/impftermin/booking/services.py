@@ -18,6 +18,7 @@ Locking discipline (docs/booking-engine.md):
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -75,8 +76,9 @@ class BookingResult:
 
 
 # Called inside the booking's transaction with the new pairs (and the pair they replace, on
-# a rebook): the place for the caller's own writes, such as the confirmation mail, which must
-# be written with the booking or not at all.
+# a rebook; the first of them when a couple moves, each old pair points at its successor by
+# `replaced_by`): the place for the caller's own writes, such as the confirmation mail,
+# which must be written with the booking or not at all.
 OnBooked = Callable[[list[AppointmentPair], "AppointmentPair | None"], None]
 
 HOLDER_HAS_LIVE_PAIR = _(
@@ -288,14 +290,20 @@ def _book_once(
     tried_seconds: set[int],
     allow_first_only: bool,
     channel: str,
-    rebooking: _Rebooking | None,
+    rebookings: tuple[_Rebooking, ...],
     on_booked: OnBooked | None,
     vaccine_id: int | None,
+    single_dose: bool,
 ) -> list[AppointmentPair]:
     """One attempt, inside the caller's transaction: validate, write the rows, claim the
     seats. Raises ServiceError for bad input, _NoPair when no pair could be had."""
     now = timezone.now()
-    replacing, freed = _lock_pair_to_rebook(rebooking, now) if rebooking else (None, [])
+    replacing: list[AppointmentPair] = []
+    freed: list[Appointment] = []
+    for rebooking in sorted(rebookings, key=lambda r: r.pair_id):  # pair rows in a fixed order
+        pair, its_freed = _lock_pair_to_rebook(rebooking, now)
+        replacing.append(pair)
+        freed += its_freed
     # A rebook gives back the seats of the old pair: in the same slot they count as free.
     given_back = _seats_held(freed)
     first, second = _load_slots(first_slot_id, second_slot_id)
@@ -320,7 +328,7 @@ def _book_once(
     if first.booked - given_back[first.pk] + party_size > first.capacity:
         raise _NoPair(first)  # visibly full already: no need to write and roll back
     if second is not None:
-        if vaccine.doses == 1:
+        if vaccine.doses == 1 or single_dose:
             raise ServiceError(
                 "second_not_needed",
                 _("Für diesen Impfstoff genügt ein Termin."),
@@ -329,7 +337,7 @@ def _book_once(
         _check_second(first, second, now)
         if second.booked - given_back[second.pk] + party_size > second.capacity:
             raise _NoPair(first, second_lost=second.pk)
-    elif vaccine.doses == 2:
+    elif vaccine.doses == 2 and not single_dose:
         second = (
             second_dose_slots(
                 centre_id=first.centre_id,
@@ -343,10 +351,10 @@ def _book_once(
         if second is None and not allow_first_only:
             raise _NoPair(first)
 
-    if replacing is not None:
-        _mark_cancelled(replacing, freed, now)
+    for pair in replacing:
+        _mark_cancelled(pair, [a for a in freed if a.pair_id == pair.pk], now)
     try:
-        pairs = _create_pairs(holders, first, second, channel)
+        pairs = _create_pairs(holders, first, second, channel, single_dose=single_dose)
     except IntegrityError:
         # The database's one live pair per holder: this person already has one.
         raise ServiceError("holder_has_live_pair", HOLDER_HAS_LIVE_PAIR, field="holders") from None
@@ -360,11 +368,12 @@ def _book_once(
         raise _NoPair(
             first, second_lost=lost.slot_id if second and lost.slot_id == second.pk else None
         ) from None
-    if replacing is not None:
-        replacing.replaced_by = pairs[0]
-        replacing.save(update_fields=["replaced_by"])
+    by_holder = {pair.holder: pair for pair in pairs}
+    for pair in replacing:
+        pair.replaced_by = by_holder[pair.holder]
+        pair.save(update_fields=["replaced_by"])
     if on_booked is not None:
-        on_booked(pairs, replacing)
+        on_booked(pairs, replacing[0] if replacing else None)
     return pairs
 
 
@@ -376,15 +385,18 @@ def _book(
     second_slot_id: object | None,
     allow_first_only: bool,
     channel: str,
-    rebooking: _Rebooking | None = None,
+    rebookings: tuple[_Rebooking, ...] = (),
     on_booked: OnBooked | None = None,
     vaccine_id: int | None = None,
+    single_dose: bool = False,
 ) -> BookingResult:
     """Book pairs for all holders in one first-dose slot and one second-dose slot; all or
-    nothing. Each attempt is one transaction (see the module's locking discipline)."""
+    nothing. Each attempt is one transaction (see the module's locking discipline).
+    `single_dose`: the first appointment only, also for a two-dose vaccine (R27)."""
     holders = _check_holders(holders)
     district_id = district_id_of(district_id)
     _check_channel(channel)
+    single_dose = single_dose is True
     tried_seconds: set[int] = set()
     for _attempt in range(MAX_SECOND_DOSE_TRIES + 1):
         try:
@@ -397,9 +409,10 @@ def _book(
                     tried_seconds=tried_seconds,
                     allow_first_only=allow_first_only,
                     channel=channel,
-                    rebooking=rebooking,
+                    rebookings=rebookings,
                     on_booked=on_booked,
                     vaccine_id=vaccine_id,
+                    single_dose=single_dose,
                 )
             return BookingResult(pairs=pairs)
         except _NoPair as no_pair:
@@ -416,12 +429,13 @@ def _book(
             date_to=timezone.localdate(first.start) + dt.timedelta(days=ALTERNATIVES_DAYS),
             party_size=len(holders),
             limit=ALTERNATIVES_LIMIT,
+            require_second=not single_dose,
         )
     )
 
 
 def _create_pairs(
-    holders: list[str], first: Slot, second: Slot | None, channel: str
+    holders: list[str], first: Slot, second: Slot | None, channel: str, *, single_dose: bool
 ) -> list[AppointmentPair]:
     party = uuid.uuid4() if len(holders) > 1 else None
     # Inserted in holder order: the unique live-pair index makes a second insert for the
@@ -435,7 +449,7 @@ def _create_pairs(
             centre=first.centre,
             channel=channel,
             party=party,
-            second_dose_at_centre=first.vaccine.doses == 2 and second is None,
+            second_dose_at_centre=first.vaccine.doses == 2 and second is None and not single_dose,
         )
         for holder in in_order
     )
@@ -458,13 +472,15 @@ def pair_book(
     channel: str = Channel.ONLINE,
     on_booked: OnBooked | None = None,
     vaccine_id: int | None = None,
+    single_dose: bool = False,
 ) -> BookingResult:
     """Book a pair for one person: both appointments or neither.
 
     Without `second_slot_id`, the earliest free second-dose slot inside the interval is
     taken; if the chosen one is taken meanwhile, the next one. With `allow_first_only`, the
-    first appointment is booked even when no second is free (R6). A lost first-dose seat is
-    no error: the result carries the next free options instead (R11).
+    first appointment is booked even when no second is free (R6). With `single_dose`, only
+    the first (R27). A lost first-dose seat is no error: the result carries the next free
+    options instead (R11).
     """
     return _book(
         holders=[holder],
@@ -475,6 +491,7 @@ def pair_book(
         channel=channel,
         on_booked=on_booked,
         vaccine_id=vaccine_id,
+        single_dose=single_dose,
     )
 
 
@@ -487,9 +504,23 @@ def pairs_book_adjacent(
     channel: str = Channel.ONLINE,
     on_booked: OnBooked | None = None,
     vaccine_id: int | None = None,
+    single_dose: bool = False,
+    replacing: list[tuple[int, str]] | None = None,
 ) -> BookingResult:
     """Book pairs for a couple or household side by side: the same times at the same
-    centre for everyone (R7), or for no one."""
+    centre for everyone (R7), or for no one.
+
+    `replacing`: live pairs (pair id, holder) of some of these holders that the new pairs
+    replace, in the same transaction and under the same rules as a rebook (R20 cut-off);
+    so a couple moves together, and a failed move keeps every old pair."""
+    rebookings = []
+    for item in replacing or ():
+        pair_id, holder = item if isinstance(item, list | tuple) and len(item) == 2 else (0, None)
+        if not isinstance(holders, list | tuple) or holder not in holders:
+            raise ServiceError("unknown_pair", UNKNOWN_PAIR, field="pair")
+        rebookings.append(_Rebooking(pair_id=_pair_id(pair_id), holder=holder))
+    if len({r.holder for r in rebookings}) != len(rebookings):
+        raise ServiceError("unknown_pair", UNKNOWN_PAIR, field="pair")
     return _book(
         holders=holders,
         district_id=district_id,
@@ -497,8 +528,10 @@ def pairs_book_adjacent(
         second_slot_id=second_slot_id,
         allow_first_only=False,
         channel=channel,
+        rebookings=tuple(rebookings),
         on_booked=on_booked,
         vaccine_id=vaccine_id,
+        single_dose=single_dose,
     )
 
 
@@ -522,6 +555,7 @@ def pair_rebook(
     channel: str = Channel.ONLINE,
     on_booked: OnBooked | None = None,
     vaccine_id: int | None = None,
+    single_dose: bool = False,
 ) -> BookingResult:
     """Move a live pair to new slots in its district (until the region's cut-off, R20).
     The new seats are claimed in the same transaction that frees the old ones, so a rebook
@@ -540,9 +574,10 @@ def pair_rebook(
         second_slot_id=second_slot_id,
         allow_first_only=False,
         channel=channel,
-        rebooking=_Rebooking(pair_id=pair_id, holder=holder),
+        rebookings=(_Rebooking(pair_id=pair_id, holder=holder),),
         on_booked=on_booked,
         vaccine_id=vaccine_id,
+        single_dose=single_dose,
     )
 
 
@@ -738,12 +773,18 @@ def slots_release(*, region_id: int | None = None, today: dt.date | None = None)
 @dataclass(frozen=True)
 class AssignmentRequest:
     """One person of the assignment pool, for a pair at their centre with their vaccine
-    (`single_dose`: one appointment only, e.g. recovered persons, R27)."""
+    (`single_dose`: one appointment only, e.g. recovered persons, R27). With `partner`, a
+    couple (R19): both get pairs at the same times side by side, or neither does."""
 
     holder: str
     centre_id: int
     vaccine_id: int
     single_dose: bool = False
+    partner: str | None = None
+
+    @property
+    def holders(self) -> list[str]:
+        return [self.holder] if self.partner is None else [self.holder, self.partner]
 
 
 @dataclass
@@ -781,6 +822,23 @@ def _plan_assignment(
     plan: list[tuple[AssignmentRequest, _FreeSlot, _FreeSlot | None]] = []
     single = pair_first = floor = 0
     for request in requests:
+        if request.partner is not None:
+            one_dose = request.single_dose or vaccine.doses == 1
+            couple = _plan_couple(
+                firsts,
+                single if one_dose else pair_first,
+                seconds,
+                floor,
+                earliest,
+                latest,
+                one_dose,
+            )
+            if couple is not None:
+                for slot in couple:
+                    if slot is not None:
+                        slot.free -= 2
+                plan.append((request, *couple))
+            continue
         if request.single_dose or vaccine.doses == 1:
             while single < len(firsts) and firsts[single].free == 0:
                 single += 1
@@ -813,6 +871,34 @@ def _plan_assignment(
     return plan
 
 
+def _plan_couple(
+    firsts: list[_FreeSlot],
+    first_from: int,
+    seconds: list[_FreeSlot],
+    second_from: int,
+    earliest: dt.timedelta,
+    latest: dt.timedelta,
+    one_dose: bool,
+) -> tuple[_FreeSlot, _FreeSlot | None] | None:
+    """A couple's slots (R19): the earliest first appointment with two free seats and, for
+    two doses, the earliest second with two free seats inside the interval. It starts where
+    the single pointers stand (everything before them is full or out of reach) but does not
+    move them: a seat it passes over is still good for one person."""
+    later = second_from
+    for first in itertools.islice(firsts, first_from, None):
+        if first.free < 2:
+            continue
+        if one_dose:
+            return first, None
+        while later < len(seconds) and (
+            seconds[later].free < 2 or seconds[later].start < first.start + earliest
+        ):
+            later += 1
+        if later < len(seconds) and seconds[later].start <= first.start + latest:
+            return first, seconds[later]
+    return None
+
+
 def pairs_assign(
     *, requests: list[AssignmentRequest], window_days: int
 ) -> dict[str, AppointmentPair]:
@@ -824,21 +910,23 @@ def pairs_assign(
     locked in ascending id (as every booking locks them), their free seats read again under
     the lock, the plan made from those numbers, the pairs inserted in bulk and the seats
     claimed with one UPDATE per slot that re-checks the capacity. Holders that have a live
-    pair already are skipped. Returns the new pairs by holder."""
+    pair already are skipped (a couple when either has one). Returns the new pairs by
+    holder."""
     now = timezone.now()
     until = day_start(local_today() + dt.timedelta(days=window_days + 1))
+    members = [r.holders for r in requests]
     live = set(
         AppointmentPair.objects.filter(
-            holder__in=[r.holder for r in requests], status=PairStatus.BOOKED
+            holder__in=[h for people in members for h in people], status=PairStatus.BOOKED
         ).values_list("holder", flat=True)
     )
     # One group per centre and vaccine: its slots are locked in one statement, in
     # ascending id, and nothing else of that centre and vaccine is locked afterwards.
     groups: dict[tuple[int, int], list[AssignmentRequest]] = {}
     seen: set[str] = set()
-    for request in requests:
-        if request.holder not in live and request.holder not in seen:
-            seen.add(request.holder)
+    for request, people in zip(requests, members, strict=True):
+        if len(set(people)) == len(people) and all(h not in live and h not in seen for h in people):
+            seen.update(people)
             groups.setdefault((request.centre_id, request.vaccine_id), []).append(request)
     assigned: dict[str, AppointmentPair] = {}
     with transaction.atomic():
@@ -940,12 +1028,30 @@ def _assign_group(
             require_second=not one_dose,
         )
     ]
-    needed, used = len(group), []
+    couples = sum(r.partner is not None for r in group)
+    needed, used = len(group) + couples, []
     for slot in firsts:
         if needed <= 0:
             break
         used.append(slot)
         needed -= slot.free
+    if couples:
+        # Two seats side by side (R19) may lie beyond the slots that have enough seats.
+        have = {s.id for s in used}
+        used += [
+            _FreeSlot(pk, start, free)
+            for pk, start, free in first_dose_candidates(
+                centre_id=centre_id,
+                vaccine=vaccine,
+                start_after=now,
+                until=until,
+                limit=couples,
+                require_second=not one_dose,
+                party_size=2,
+            )
+            if pk not in have
+        ]
+        used.sort(key=lambda s: (s.start, s.id))
     seconds: list[_FreeSlot] = []
     if not one_dose and used:
         seconds = _second_dose_candidates(
@@ -983,16 +1089,30 @@ def _assign_group(
     plan = _plan_assignment(group, firsts, seconds, vaccine)
     if not plan:
         return {}
-    pairs = _insert_pairs(vaccine, centre_id, [request.holder for request, _f, _s in plan])
+    # One pair per person: a couple's two pairs share the slots (and a party id).
+    people = [
+        (holder, first, second) for request, first, second in plan for holder in request.holders
+    ]
+    pairs = _insert_pairs(vaccine, centre_id, [holder for holder, _f, _s in people])
     appointments: list[tuple[int, int, int]] = []  # (pair, slot, dose)
     deltas: Counter[int] = Counter()
-    for pair, (_request, first, second) in zip(pairs, plan, strict=True):
+    for pair, (_holder, first, second) in zip(pairs, people, strict=True):
         appointments.append((pair.pk, first.id, 1))
         deltas[first.id] += 1
         if second is not None:
             appointments.append((pair.pk, second.id, 2))
             deltas[second.id] += 1
     _insert_appointments(appointments)
+    if len(people) > len(plan):
+        by_holder = {pair.holder: pair for pair in pairs}
+        parties = []
+        for request, _first, _second in plan:
+            if request.partner is not None:
+                party = uuid.uuid4()
+                for holder in (request.holder, request.partner):
+                    by_holder[holder].party = party
+                    parties.append(by_holder[holder])
+        AppointmentPair.objects.bulk_update(parties, ["party"])
     # One UPDATE for all the group's slots: they are locked and their seats were counted
     # under the lock; the CHECK constraint booked <= capacity still stands behind it.
     claimed = _add_seats(deltas)

@@ -74,3 +74,8 @@ def centre_offers(*, centre_id: int, vaccine_id: int) -> bool:
     return Centre.objects.filter(
         pk=centre_id, active=True, capacities__vaccine_id=vaccine_id
     ).exists()
+
+
+def district_centres(*, district_id: int) -> list[Centre]:
+    """The district's active centres, by name (a registration chooses one, R13)."""
+    return list(Centre.objects.filter(district_id=district_id, active=True).order_by("name", "id"))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, pgettext_lazy
@@ -149,30 +147,3 @@ class CheckCodeForm(KernForm):
         error_messages=_required(_("Bitte geben Sie Ihren Vermittlungscode ein.")),
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "size": "16"}),
     )
-
-
-class SlotOptionField(forms.ChoiceField):
-    """A time from the list shown; one taken meanwhile is still accepted here, so that the
-    booking engine can offer the next free ones (R11) instead of a form error."""
-
-    def valid_value(self, value) -> bool:
-        return bool(re.fullmatch(r"[0-9]{1,18}(-[0-9]{1,18})?", str(value)))
-
-
-class SlotChoiceForm(KernForm):
-    option = SlotOptionField(
-        label=_("Uhrzeit"),
-        widget=forms.RadioSelect,
-        error_messages={
-            "required": _("Bitte wählen Sie eine Uhrzeit."),
-            "invalid_choice": _("Diese Uhrzeit ist nicht mehr frei. Bitte wählen Sie eine andere."),
-        },
-    )
-
-    def __init__(self, *args, options=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["option"].choices = options
-
-    def slot_ids(self) -> tuple[int, int | None]:
-        first, _sep, second = self.cleaned_data["option"].partition("-")
-        return int(first), int(second) if second else None

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-import time
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -19,16 +18,22 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from impftermin.booking.forms import (
+    SlotChoiceForm,
+    chosen_day,
+    labelled_options,
+    lost_race,
+    option_value,
+)
 from impftermin.booking.messages import NO_PRINTOUT, WHAT_TO_BRING
 from impftermin.booking.selectors import (
-    PairOption,
     booked_appointments,
     free_days,
     get_district,
     pair_options,
     rebook_refusal,
 )
-from impftermin.centres.selectors import centres_by_id, get_vaccine, vaccines_offered
+from impftermin.centres.selectors import get_vaccine, vaccines_offered
 from impftermin.codes import forms
 from impftermin.codes.services import (
     booking_party,
@@ -50,6 +55,7 @@ from impftermin.codes.standby import (
     standby_position,
 )
 from impftermin.core.errors import ServiceError
+from impftermin.core.flow import forget, recall, remember
 from impftermin.regions.models import BookingMode, District, Region
 from impftermin.regions.selectors import (
     districts_for_postcode,
@@ -63,37 +69,12 @@ from impftermin.vaccines.selectors import vaccine_eligibility
 FLOW = "codes_flow"  # region, district, eligible vaccines, the PIN's token
 BOOKING = "codes_booking"  # codes, district, vaccine, rebook?, booked?
 CHECK = "codes_check"  # the code whose booking is shown
-SESSION_SECONDS = 60 * 60
 DAY_PARAM = "tag"
 
 # A refused link: gone for good (used, expired) or never valid.
 LINK_STATUS = {"link_used": 410, "link_expired": 410, "link_invalid": 404}
 # A PIN that cannot be used any more: the page offers a new one.
 PIN_GONE = {"pin_unknown", "pin_void", "pin_expired", "pin_used"}
-
-
-def _remember(request: HttpRequest, key: str, value: dict | str) -> None:
-    """Keep a step's state for an hour at most, and only while the browser is open: the
-    codes must not outlive the visit on a shared computer."""
-    request.session[key] = {"value": value, "until": time.time() + SESSION_SECONDS}
-    request.session.set_expiry(0)
-
-
-def _recall(request: HttpRequest, key: str, kind: type = dict):
-    """A step's state, or None when there is none, it ran out, or it is not what we
-    stored (a session is never trusted to hold the right shape)."""
-    stored = request.session.get(key)
-    if not isinstance(stored, dict) or not isinstance(stored.get("until"), float | int):
-        return None
-    if stored["until"] < time.time() or not isinstance(stored.get("value"), kind):
-        request.session.pop(key, None)
-        return None
-    return stored["value"]
-
-
-def _forget(request: HttpRequest, *keys: str) -> None:
-    for key in keys:
-        request.session.pop(key, None)
 
 
 # --- start: postcode → region and district (R12) ------------------------------------------
@@ -141,12 +122,12 @@ def start(request: HttpRequest) -> HttpResponse:
         district_id = district_form.cleaned_data["district"]
     else:
         district_id = districts[0].pk
-    _remember(request, FLOW, {"region": region.pk, "district": district_id, "postcode": postcode})
+    remember(request, FLOW, {"region": region.pk, "district": district_id, "postcode": postcode})
     return redirect("codes:eligibility")
 
 
 def _flow_district(request: HttpRequest) -> District | None:
-    flow = _recall(request, FLOW) or {}
+    flow = recall(request, FLOW) or {}
     try:
         return get_district(flow.get("district"), region_id=flow.get("region"))
     except ServiceError:
@@ -173,8 +154,8 @@ def eligibility(request: HttpRequest) -> HttpResponse:
         return render(request, "codes/eligibility.html", context)
     if not result.eligible:
         return render(request, "codes/eligibility.html", {**context, "refused": result})
-    flow = _recall(request, FLOW) or {}
-    _remember(request, FLOW, {**flow, "vaccines": [v.pk for v in result.vaccines]})
+    flow = recall(request, FLOW) or {}
+    remember(request, FLOW, {**flow, "vaccines": [v.pk for v in result.vaccines]})
     return redirect("codes:pin_request")
 
 
@@ -182,7 +163,7 @@ def eligibility(request: HttpRequest) -> HttpResponse:
 
 
 def _flow_vaccines(request: HttpRequest) -> list:
-    ids = (_recall(request, FLOW) or {}).get("vaccines")
+    ids = (recall(request, FLOW) or {}).get("vaccines")
     if not isinstance(ids, list):
         return []
     vaccines = []
@@ -222,8 +203,8 @@ def pin_request_view(request: HttpRequest) -> HttpResponse:
     except ServiceError as error:
         form.add_service_error(error)
         return render(request, "codes/pin_request.html", context)
-    flow = _recall(request, FLOW) or {}
-    _remember(
+    flow = recall(request, FLOW) or {}
+    remember(
         request,
         FLOW,
         {
@@ -239,7 +220,7 @@ def pin_request_view(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def pin_enter(request: HttpRequest) -> HttpResponse:
-    flow = _recall(request, FLOW) or {}
+    flow = recall(request, FLOW) or {}
     token = flow.get("pin_token")
     if not isinstance(token, str) or not token:
         return redirect("codes:pin_request")
@@ -253,7 +234,7 @@ def pin_enter(request: HttpRequest) -> HttpResponse:
         form.add_service_error(error)
         context["pin_gone"] = error.code in PIN_GONE
         return render(request, "codes/pin_enter.html", context)
-    _remember(request, FLOW, {k: v for k, v in flow.items() if k != "pin_token"})
+    remember(request, FLOW, {k: v for k, v in flow.items() if k != "pin_token"})
     return render(request, "codes/pin_done.html", {"email": flow.get("email", "")})
 
 
@@ -337,7 +318,7 @@ def book(request: HttpRequest) -> HttpResponse:
             form.add_error(None, str(NO_VACCINE))
             return render(request, "codes/book.html", context)
         vaccine = offered[0]
-    _remember(
+    remember(
         request,
         BOOKING,
         {
@@ -354,45 +335,11 @@ NO_VACCINE = _("In Ihrem Kreis wird dieser Impfstoff derzeit nicht angeboten.")
 
 
 def _booking(request: HttpRequest) -> dict | None:
-    booking = _recall(request, BOOKING)
+    booking = recall(request, BOOKING)
     codes = (booking or {}).get("codes")
     if not isinstance(codes, list) or not codes or not all(isinstance(c, str) for c in codes):
         return None
     return booking
-
-
-def _option_value(option: PairOption) -> str:
-    if option.second_slot_id is None:
-        return str(option.first_slot_id)
-    return f"{option.first_slot_id}-{option.second_slot_id}"
-
-
-def _labelled(options: list[PairOption]) -> list[tuple[PairOption, str, object]]:
-    """Each option with its form value and its centre (a district may have several)."""
-    centres = centres_by_id(ids=[o.centre_id for o in options])
-    return [(o, _option_value(o), centres.get(o.centre_id)) for o in options]
-
-
-def _lost_race(result) -> dict:
-    """R11: a lost race is no error; the page offers the next free times instead."""
-    alternatives = _labelled(result.alternatives)
-    return {
-        "form": forms.SlotChoiceForm(options=[(value, "") for _o, value, _c in alternatives]),
-        "options": alternatives,
-        "lost_race": True,
-    }
-
-
-def _chosen_day(raw: str | None, days: list[tuple[dt.date, int]]) -> dt.date | None:
-    free = [day for day, _count in days]
-    if raw:
-        try:
-            day = dt.date.fromisoformat(raw)
-        except ValueError:
-            day = None
-        if day in free:
-            return day
-    return free[0] if free else None
 
 
 @never_cache
@@ -422,7 +369,7 @@ def choose(request: HttpRequest) -> HttpResponse:
         party_size=party_size,
         require_second=require_second,
     )
-    day = _chosen_day(request.GET.get(DAY_PARAM) or request.POST.get(DAY_PARAM), days)
+    day = chosen_day(request.GET.get(DAY_PARAM) or request.POST.get(DAY_PARAM), days)
     options = []
     if day is not None:
         options = pair_options(
@@ -434,9 +381,7 @@ def choose(request: HttpRequest) -> HttpResponse:
             limit=200,
             require_second=require_second,
         )
-    form = forms.SlotChoiceForm(
-        request.POST or None, options=[(_option_value(o), "") for o in options]
-    )
+    form = SlotChoiceForm(request.POST or None, options=[(option_value(o), "") for o in options])
     context = {
         "form": form,
         "district": district,
@@ -447,7 +392,7 @@ def choose(request: HttpRequest) -> HttpResponse:
         "day": day,
         "day_param": DAY_PARAM,
         "nonce": booking.get("nonce", ""),
-        "options": _labelled(options),
+        "options": labelled_options(options),
         # R8: nothing free for one person booking anew → the standby list.
         "standby": party_size == 1 and not booking.get("rebook"),
     }
@@ -482,8 +427,8 @@ def choose(request: HttpRequest) -> HttpResponse:
         form.add_service_error(error)
         return render(request, "codes/choose.html", context)
     if not result.booked:
-        return render(request, "codes/choose.html", {**context, **_lost_race(result)})
-    _remember(request, BOOKING, {**booking, "booked": True})
+        return render(request, "codes/choose.html", {**context, **lost_race(result)})
+    remember(request, BOOKING, {**booking, "booked": True})
     return redirect("codes:confirmation")
 
 
@@ -539,7 +484,7 @@ def check(request: HttpRequest) -> HttpResponse:
     except ServiceError as error:
         form.add_service_error(error)
         return render(request, "codes/check.html", {"form": form})
-    _remember(request, CHECK, form.cleaned_data["code"])
+    remember(request, CHECK, form.cleaned_data["code"])
     return redirect("codes:booking")
 
 
@@ -550,7 +495,7 @@ class _NotChecked(Exception):
 def _checked_booking(request: HttpRequest) -> tuple[str, object]:
     """The code the person checked in this session, and its live pair (or None);
     _NotChecked when there is no such code (the page sends them to the check)."""
-    code = _recall(request, CHECK, kind=str)
+    code = recall(request, CHECK, kind=str)
     if code is None:
         raise _NotChecked
     try:
@@ -568,7 +513,7 @@ def booking_detail(request: HttpRequest) -> HttpResponse:
     except _NotChecked:
         return redirect("codes:check")
     if request.method == "POST" and pair is not None and request.POST.get("action") == "rebook":
-        _remember(
+        remember(
             request,
             BOOKING,
             {
@@ -607,7 +552,7 @@ def cancel(request: HttpRequest) -> HttpResponse:
         pair = code_cancel(code=code)
     except ServiceError as error:
         return render(request, "codes/cancel.html", {"error": error}, status=409)
-    _forget(request, CHECK, BOOKING)  # nothing of the booking stays in the browser
+    forget(request, CHECK, BOOKING)  # nothing of the booking stays in the browser
     return render(request, "codes/cancelled.html", {"pair": pair})
 
 
@@ -656,7 +601,7 @@ def standby_offer_view(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "codes/standby_offer.html", context)
     chosen = (None, None)
     if "option" in request.POST:  # a time chosen after a lost race
-        form = forms.SlotChoiceForm(request.POST, options=[])
+        form = SlotChoiceForm(request.POST, options=[])
         if not form.is_valid():
             return render(request, "codes/standby_offer.html", {**context, "form": form})
         chosen = form.slot_ids()
@@ -672,5 +617,5 @@ def standby_offer_view(request: HttpRequest, token: str) -> HttpResponse:
             status=OFFER_STATUS.get(error.code, 400),
         )
     if not result.booked:
-        return render(request, "codes/standby_offer.html", {**context, **_lost_race(result)})
+        return render(request, "codes/standby_offer.html", {**context, **lost_race(result)})
     return render(request, "codes/confirmation.html", _confirmation(result.pairs))

@@ -23,6 +23,11 @@ class KernForm(forms.Form):
         field = self.fields[name]
         if isinstance(field.widget, forms.RadioSelect):
             return  # rendered by core/includes/radios.html
+        if isinstance(field.widget, forms.CheckboxInput):
+            field.widget.attrs.setdefault("class", "kern-form-check__checkbox")
+            if field.help_text:
+                self._describe(name, f"{self[name].auto_id}-hint")
+            return  # rendered by core/includes/checkbox.html
         field.widget.attrs.setdefault("class", "kern-form-input__input")
         if field.help_text:
             self._describe(name, f"{self[name].auto_id}-hint")

@@ -45,6 +45,9 @@ SCHEDULE = [
     DailyJob("top_up_slots", "impftermin.booking.tasks.top_up_slots", dt.time(4, 30)),
     # R12: the rolling release opens the next day of slots every morning.
     DailyJob("release_slots", "impftermin.booking.tasks.release_slots", dt.time(5, 0)),
+    # R17: the letters to people without e-mail, one PDF a day, ready when the print room
+    # starts work.
+    DailyJob("print_letters", "impftermin.registrations.tasks.print_letters", dt.time(7, 30)),
     # R8 (beyond the seeds): released or freed slots go to the standby list, in order;
     # unanswered offers expire and pass on.
     IntervalJob("standby_offers", "impftermin.codes.tasks.make_standby_offers", minutes=10),

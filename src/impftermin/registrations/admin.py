@@ -1,13 +1,25 @@
 """Operators decide on registrations the population register did not confirm (R14):
 confirmed, they join the pool; refused, they are deleted and their personal data erased.
-Everything else about a registration is written by the services alone."""
+Everything else about a registration is written by the services alone. The daily print
+batches of letters (R17) are downloaded here; letters are listed without personal data."""
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from impftermin.core.admin import ReadOnlyAdminMixin
 from impftermin.core.errors import ServiceError
-from impftermin.registrations.models import Registration, RegistrationStatus
+from impftermin.registrations.letters import print_batch_downloaded
+from impftermin.registrations.models import (
+    Letter,
+    PrintBatch,
+    Registration,
+    RegistrationStatus,
+)
 from impftermin.registrations.services import registration_review_decide
 
 
@@ -74,3 +86,51 @@ class RegistrationAdmin(admin.ModelAdmin):
     )
     def refuse(self, request, queryset):
         self._decide(request, queryset, confirm=False)
+
+
+@admin.register(PrintBatch)
+class PrintBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["day", "letter_count", "created_at", "downloaded_at", "download"]
+    date_hierarchy = "day"
+    fields = readonly_fields = ["day", "letter_count", "created_at", "downloaded_at", "download"]
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/pdf/",
+                self.admin_site.admin_view(self.download_view),
+                name="registrations_printbatch_pdf",
+            ),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description=_("PDF"))
+    def download(self, obj: PrintBatch) -> str:
+        url = reverse(f"{self.admin_site.name}:registrations_printbatch_pdf", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, _("herunterladen"))
+
+    def download_view(self, request, object_id: str) -> HttpResponse:
+        """The batch's PDF as a file: only for staff who may see print batches (the
+        letters hold names and addresses). The download is recorded."""
+        if not request.user.has_perm("registrations.view_printbatch"):
+            raise PermissionDenied
+        try:
+            batch = print_batch_downloaded(batch_id=object_id)
+        except ServiceError:
+            raise Http404 from None
+        response = HttpResponse(bytes(batch.pdf), content_type="application/pdf")
+        response["Content-Disposition"] = (
+            f'attachment; filename="briefe-{batch.day.isoformat()}.pdf"'
+        )
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+@admin.register(Letter)
+class LetterAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    # No names or addresses: who a letter went to is seen in the registration itself.
+    list_display = ["reason", "issued_on", "batch", "created_at"]
+    list_filter = ["reason", "issued_on"]
+    list_select_related = ["batch"]
+    fields = readonly_fields = ["registration", "reason", "issued_on", "batch", "created_at"]
+    show_full_result_count = False

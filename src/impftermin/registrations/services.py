@@ -7,36 +7,56 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
+from types import SimpleNamespace
 
 from django.conf import settings
-from django.contrib.auth.hashers import make_password
-from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Q, prefetch_related_objects
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 from impftermin.booking.messages import pair_confirmation, send_pair_cancellation
-from impftermin.booking.models import Channel
-from impftermin.booking.selectors import live_pair_for, live_pairs_for
+from impftermin.booking.models import AppointmentPair, Channel
+from impftermin.booking.selectors import (
+    booked_appointments,
+    day_start,
+    first_dose_candidates,
+    live_pair_for,
+    live_pairs_for,
+    local_today,
+    rebook_refusal,
+)
 from impftermin.booking.services import (
+    HOLDER_HAS_LIVE_PAIR,
     AssignmentRequest,
+    BookingResult,
+    pair_book,
     pair_cancel,
     pair_rebook,
     pairs_assign,
+    pairs_book_adjacent,
 )
 from impftermin.centres.selectors import centre_offers, get_centre, get_vaccine
 from impftermin.core import identifiers
 from impftermin.core.contact import normalise_mobile
 from impftermin.core.errors import ServiceError
 from impftermin.core.identifiers import keyed_hash
+from impftermin.core.passwords import password_hash
+from impftermin.core.throttle import Limit, attempt_failed, attempts_blocked, attempts_clear
 from impftermin.core.validation import as_id
 from impftermin.notifications.services import Message, messages_send_later
 from impftermin.regions.models import BookingMode, Region
 from impftermin.regions.selectors import districts_for_postcode, get_region_in_mode
-from impftermin.registrations.models import Registration, RegistrationStatus, Residence
+from impftermin.registrations.letters import letters_issue
+from impftermin.registrations.models import (
+    LetterReason,
+    Registration,
+    RegistrationStatus,
+    Residence,
+)
 from impftermin.registrations.register import PersonData, comparable, register_check
 from impftermin.registrations.tasks import notify_assignments
 from impftermin.vaccines.selectors import vaccine_eligibility
@@ -159,17 +179,8 @@ def registration_create(
     mobile = normalise_mobile(mobile) if mobile else ""
     hashed = ""
     if channel == Channel.ONLINE:
-        if not isinstance(password, str) or not password:
-            raise ServiceError(
-                "password_missing", _("Bitte wählen Sie ein Passwort."), field="password"
-            )
-        try:
-            validate_password(password)
-        except ValidationError as error:
-            raise ServiceError(
-                "password_weak", " ".join(error.messages), field="password"
-            ) from None
-        hashed = make_password(password)
+        person = SimpleNamespace(first_name=first_name, last_name=last_name, email=email)
+        hashed = password_hash(password, person)
     person = PersonData(first_name, last_name, birth_date, street, postcode.strip(), city)
     answer = register_check(person)
     try:
@@ -243,7 +254,10 @@ def registration_review_decide(*, registration_id: int, confirm: bool) -> Regist
 
 def _erase(registration: Registration) -> None:
     """Deleted (R23): out of the pool for good, personal data gone; the row keeps only
-    what statistics and the unique Vorgangskennung need."""
+    what statistics and the unique Vorgangskennung need. A couple (R19) is dissolved: the
+    caller has locked the partner's row too."""
+    Registration.objects.filter(partner=registration).update(partner=None)
+    registration.partner = None
     registration.status = RegistrationStatus.DELETED
     registration.deleted_at = timezone.now()
     registration.first_name = registration.last_name = ""
@@ -258,8 +272,9 @@ def registrations_assign(*, region_id: int | None = None, batch_size: int = ASSI
     """The assignment task (R16): waiting registrations, first come first served (by
     priority group, then time of registration), get pairs at their centre through the
     booking engine, within their region's release window; whoever finds none stays
-    waiting. Parallel runs take different people (row locks, skip locked). The e-mails
-    are composed by a task enqueued with each batch. Returns how many were assigned."""
+    waiting. A couple (R19) gets pairs side by side at the same times, or neither does.
+    Parallel runs take different people (row locks, skip locked). The e-mails are
+    composed by a task enqueued with each batch. Returns how many were assigned."""
     regions = Region.objects.filter(booking_mode=BookingMode.ASSIGNMENT)
     if region_id is not None:
         regions = regions.filter(pk=region_id)
@@ -279,27 +294,69 @@ def _assign_region(region: Region, batch_size: int) -> int:
                 .exclude(pk__in=unlucky)
                 .exclude(full)
                 .order_by("priority_group", "created_at", "id")
-                .values_list("pk", "centre_id", "vaccine_id", "single_dose")[:batch_size]
+                .values_list("pk", "centre_id", "vaccine_id", "single_dose", "partner_id")[
+                    :batch_size
+                ]
             )
             if not batch:
                 return assigned
-            pairs = pairs_assign(
-                requests=[
-                    AssignmentRequest(Registration.holder_of(pk), centre, vaccine, single)
-                    for pk, centre, vaccine, single in batch
-                ],
-                window_days=region.release_days_ahead,
-            )
-            done = [pk for pk, *_rest in batch if Registration.holder_of(pk) in pairs]
+            requests, people = _assignment_requests(batch, unlucky)
+            pairs = pairs_assign(requests=requests, window_days=region.release_days_ahead)
+            done = [pk for pk in people if Registration.holder_of(pk) in pairs]
             Registration.objects.filter(pk__in=done).update(status=RegistrationStatus.ASSIGNED)
             if done:
                 notify_assignments.enqueue(done)
         assigned += len(done)
-        unlucky.update(pk for pk, *_rest in batch if Registration.holder_of(pk) not in pairs)
-        served = {(c, v) for pk, c, v, _s in batch if Registration.holder_of(pk) in pairs}
-        for centre, vaccine in {(c, v) for _pk, c, v, _s in batch} - served - exhausted:
+        unlucky.update(pk for pk in people if Registration.holder_of(pk) not in pairs)
+        # A centre and vaccine is full for this run when one person alone found nothing
+        # there; a couple that found no two seats side by side leaves it open for others.
+        tried = {(r.centre_id, r.vaccine_id) for r in requests if r.partner is None}
+        served = {(r.centre_id, r.vaccine_id) for r in requests if r.holder in pairs}
+        for centre, vaccine in tried - served - exhausted:
             exhausted.add((centre, vaccine))
             full |= Q(centre_id=centre, vaccine_id=vaccine)
+
+
+def _assignment_requests(
+    batch: list[tuple[int, int, int, bool, int | None]], unlucky: set[int]
+) -> tuple[list[AssignmentRequest], list[int]]:
+    """The batch's rows as the engine's requests, and every registration involved. A
+    couple (R19) is one request, at the place of whichever of the two came first. A partner
+    outside the batch is locked here (skip locked: when another run or a change of the
+    couple holds it, the couple waits for the next run); a partner that is not waiting (in
+    review, assigned, deleted) or does not match keeps the couple out of this run."""
+    rows = {row[0]: row for row in batch}
+    outside = [row[4] for row in batch if row[4] is not None and row[4] not in rows]
+    if outside:
+        rows |= {
+            row[0]: row
+            for row in Registration.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=outside, status=RegistrationStatus.WAITING)
+            .exclude(pk__in=unlucky)
+            .values_list("pk", "centre_id", "vaccine_id", "single_dose", "partner_id")
+        }
+    requests: list[AssignmentRequest] = []
+    people: list[int] = []
+    taken: set[int] = set()
+    for pk, centre, vaccine, single, partner_id in batch:
+        if pk in taken:
+            continue
+        holder = Registration.holder_of(pk)
+        if partner_id is None:
+            requests.append(AssignmentRequest(holder, centre, vaccine, single))
+            people.append(pk)
+            continue
+        taken.add(partner_id)
+        partner = rows.get(partner_id)  # locked by this run, if there
+        people += [pk] if partner is None else [pk, partner_id]
+        if partner is None or partner[1:] != (centre, vaccine, single, pk):
+            continue  # not assignable together now: both wait
+        requests.append(
+            AssignmentRequest(
+                holder, centre, vaccine, single, partner=Registration.holder_of(partner_id)
+            )
+        )
+    return requests, people
 
 
 MANAGE_BY_PHONE = _(
@@ -314,8 +371,9 @@ MANAGE_BY_LOGIN = _(
 @transaction.atomic
 def assignments_notify(*, registration_ids: list[int]) -> int:
     """R16: each assignment by e-mail, with how to log in (the task enqueued by the
-    assignment's transaction). Without e-mail a letter follows (R17, still to come).
-    Returns how many mails were queued."""
+    assignment's transaction); without e-mail by letter, printed with the next daily
+    batch (R17). Returns how many mails were queued."""
+    letters_issue(registration_ids=registration_ids, reason=LetterReason.ASSIGNED)
     mailed = list(
         Registration.objects.filter(
             pk__in=registration_ids, status=RegistrationStatus.ASSIGNED
@@ -373,6 +431,25 @@ def _live_pair(registration: Registration):
     return pair
 
 
+NOT_YET_CONFIRMED = _(
+    "Ihre Registrierung wird noch geprüft. Termine gibt es, sobald sie bestätigt ist."
+)
+
+
+def registration_book(
+    *,
+    registration_id: int,
+    first_slot_id: int,
+    second_slot_id: int | None = None,
+    channel: str = Channel.ONLINE,
+):
+    """R18: a waiting registration picks its pair itself (at its district's centres, with
+    its vaccine and single-dose choice) instead of waiting for the assignment; a couple
+    (R19) gets pairs side by side. The rows are locked as the assignment locks them, so
+    the two never both give someone a pair."""
+    return _book_chosen(registration_id, first_slot_id, second_slot_id, channel, moving=False)
+
+
 POOL_AGAIN = _(
     "Sie bleiben registriert und bekommen neue Termine zugewiesen. Informationen: %(link)s"
 )
@@ -381,9 +458,13 @@ POOL_AGAIN = _(
 @transaction.atomic
 def registration_pair_cancel(*, registration_id: int) -> Registration:
     """R22: cancel the appointments; the registration stays in the pool and will be
-    assigned new ones. The seats are free at once."""
-    registration = _locked_registration(registration_id)
+    assigned new ones. The seats are free at once. Of a couple (R19) only this person's
+    pair is cancelled (appointments are personal, R24) and the couple is dissolved: the
+    partner keeps their pair, and this person is assigned alone."""
+    registration, partner = _locked_couple(registration_id)
     pair = pair_cancel(pair_id=_live_pair(registration).pk, holder=registration.holder)
+    if partner is not None:
+        _uncouple(registration, partner)
     registration.status = RegistrationStatus.WAITING
     registration.save(update_fields=["status"])
     if registration.email:
@@ -397,24 +478,49 @@ def registration_pair_cancel(*, registration_id: int) -> Registration:
 
 
 def registration_rebook(
-    *, registration_id: int, first_slot_id: int, second_slot_id: int | None = None
+    *,
+    registration_id: int,
+    first_slot_id: int,
+    second_slot_id: int | None = None,
+    channel: str = Channel.ONLINE,
 ):
     """R20: move the pair into the future, at the latest the region's cut-off (3 days)
-    before the appointment, at the person's centre's district with their vaccine."""
+    before the appointment, in the person's district with their vaccine. A couple (R19)
+    moves together: both pairs to the chosen slots side by side (they need room for two),
+    or neither moves."""
+    return _book_chosen(registration_id, first_slot_id, second_slot_id, channel, moving=True)
+
+
+def _book_chosen(
+    registration_id: object,
+    first_slot_id: object,
+    second_slot_id: object | None,
+    channel: str,
+    *,
+    moving: bool,
+):
     with transaction.atomic():
-        registration = _locked_registration(registration_id)
-        pair = _live_pair(registration)
-    return pair_rebook(
-        pair_id=pair.pk,
-        holder=registration.holder,
-        first_slot_id=first_slot_id,
-        second_slot_id=second_slot_id,
-        vaccine_id=registration.vaccine_id,
-        on_booked=lambda pairs, _replaced: _mail_rebooked(registration, pairs[0]),
-    )
+        registration, partner = _locked_couple(registration_id)
+        if registration.status == RegistrationStatus.REVIEW:
+            raise ServiceError("not_confirmed", NOT_YET_CONFIRMED, field="registration")
+        people = [registration] if partner is None else [registration, partner]
+        current = _live_pairs(people)
+        if moving and registration.holder not in current:
+            raise ServiceError("no_booking", NO_PAIR, field="registration")
+        if not moving and registration.holder in current:
+            raise ServiceError("holder_has_live_pair", HOLDER_HAS_LIVE_PAIR, field="registration")
+        return _book_together(
+            people,
+            current,
+            first_slot_id,
+            second_slot_id,
+            channel=channel,
+            on_booked=lambda pairs, _replaced: _booked_together(people, current, pairs),
+        )
 
 
-def _mail_rebooked(registration: Registration, pair) -> None:
+def _mail_rebooked(registration: Registration, pair, *, rebooked: bool = True) -> None:
+    """The confirmation of a pair the person chose (R18) or moved (R20)."""
     if registration.email:
         messages_send_later(
             [
@@ -423,9 +529,14 @@ def _mail_rebooked(registration: Registration, pair) -> None:
                     language=registration.language,
                     pair=pair,
                     manage=(_manage_text(registration), settings.SITE_URL.rstrip("/") + "/"),
-                    rebooked=True,
+                    rebooked=rebooked,
                 )
             ]
+        )
+    else:  # R17: by letter
+        letters_issue(
+            registration_ids=[registration.pk],
+            reason=LetterReason.REBOOKED if rebooked else LetterReason.ASSIGNED,
         )
 
 
@@ -444,8 +555,9 @@ DELETED_TEXT = _(
 @transaction.atomic
 def registration_delete(*, registration_id: int) -> Registration:
     """R23: the registration leaves the pool for good; a booked pair is cancelled (seats
-    free at once), a confirmation goes out, and the personal data are erased."""
-    registration = _locked_registration(registration_id)
+    free at once), a confirmation goes out, and the personal data are erased. A couple
+    (R19) is dissolved; the partner keeps their pair."""
+    registration, _partner = _locked_couple(registration_id)  # _erase unlinks the partner
     pair = live_pair_for(holder=registration.holder)
     if pair is not None:
         pair_cancel(pair_id=pair.pk, holder=registration.holder)
@@ -466,3 +578,362 @@ def registration_delete(*, registration_id: int) -> Registration:
             )
     _erase(registration)
     return registration
+
+
+# --- couples (R19) and short-notice offers (R25) ------------------------------------------
+
+# A slot the system books for someone starts at least this late, so that they can get there.
+BOOKING_LEAD = dt.timedelta(hours=1)
+EARLIEST_TRIES = 10  # free slots tried one after the other when others take them meanwhile
+
+REGISTRATION_CHANGED = _(
+    "Ihre Registrierung wurde eben geändert. Bitte versuchen Sie es noch einmal."
+)
+
+
+def _locked_couple(registration_id: object) -> tuple[Registration, Registration | None]:
+    """The live registration and its partner (R19), if any, both locked in ascending id:
+    every change of a couple locks them so, and two changes of one couple never deadlock."""
+    pk = as_id(
+        registration_id,
+        code="unknown_registration",
+        message=UNKNOWN_REGISTRATION,
+        field="registration",
+    )
+    partner_id = Registration.objects.filter(pk=pk).values_list("partner_id", flat=True).first()
+    rows = {
+        row.pk: row
+        for row in Registration.objects.select_for_update()
+        .filter(pk__in=[pk] if partner_id is None else [pk, partner_id])
+        .order_by("pk")
+    }
+    registration = rows.get(pk)
+    if registration is None or registration.status == RegistrationStatus.DELETED:
+        raise ServiceError("unknown_registration", UNKNOWN_REGISTRATION, field="registration")
+    if registration.partner_id != partner_id:  # coupled or uncoupled in the meantime
+        raise ServiceError("registration_changed", REGISTRATION_CHANGED, field="registration")
+    return registration, rows.get(partner_id)
+
+
+def _uncouple(*people: Registration) -> None:
+    for person in people:
+        person.partner = None
+    Registration.objects.filter(pk__in=[p.pk for p in people]).update(partner=None)
+
+
+def _live_pairs(people: list[Registration]) -> dict[str, AppointmentPair]:
+    """Their live pairs by holder, with appointments and slots (for the R20 checks)."""
+    pairs = {person.holder: live_pair_for(holder=person.holder) for person in people}
+    return {holder: pair for holder, pair in pairs.items() if pair is not None}
+
+
+def _book_together(
+    people: list[Registration],
+    current: dict[str, AppointmentPair],
+    first_slot_id: object,
+    second_slot_id: object | None,
+    *,
+    channel: str,
+    on_booked,
+) -> BookingResult:
+    """One engine call for a person or a couple side by side (R19), replacing their live
+    pairs `current` in the same transaction, as a rebook does (R20 cut-off): all of them
+    move, or none."""
+    person = people[0]
+    common = {
+        "first_slot_id": first_slot_id,
+        "second_slot_id": second_slot_id,
+        "channel": channel,
+        "on_booked": on_booked,
+        "vaccine_id": person.vaccine_id,
+        "single_dose": person.single_dose,
+    }
+    if len(people) > 1:
+        return pairs_book_adjacent(
+            holders=[p.holder for p in people],
+            district_id=person.district_id,
+            replacing=[(pair.pk, holder) for holder, pair in current.items()],
+            **common,
+        )
+    if person.holder in current:
+        return pair_rebook(pair_id=current[person.holder].pk, holder=person.holder, **common)
+    return pair_book(holder=person.holder, district_id=person.district_id, **common)
+
+
+def _book_earliest(
+    people: list[Registration],
+    current: dict[str, AppointmentPair],
+    *,
+    start_after: dt.datetime,
+    until: dt.datetime,
+    channel: str,
+    on_booked,
+) -> BookingResult | None:
+    """The earliest free slot at their own centre with room for all of them (and a second
+    dose in reach, unless single-dose), booked through the engine; when someone else takes
+    it meanwhile, the next one. None when nothing was free."""
+    person = people[0]
+    candidates = first_dose_candidates(
+        centre_id=person.centre_id,
+        vaccine=person.vaccine,
+        start_after=start_after,
+        until=until,
+        limit=EARLIEST_TRIES,
+        require_second=not person.single_dose,
+        party_size=len(people),
+    )
+    for slot_id, _start, _free in candidates:
+        result = _book_together(
+            people, current, slot_id, None, channel=channel, on_booked=on_booked
+        )
+        if result.booked:
+            return result
+    return None
+
+
+def _booked_together(
+    people: list[Registration], current: dict[str, AppointmentPair], pairs: list
+) -> None:
+    """In the booking's transaction: all of them assigned, each told by e-mail or letter
+    (R17) that their pair is new or moved."""
+    Registration.objects.filter(pk__in=[p.pk for p in people]).update(
+        status=RegistrationStatus.ASSIGNED
+    )
+    by_holder = {pair.holder: pair for pair in pairs}
+    for person in people:
+        _mail_rebooked(person, by_holder[person.holder], rebooked=person.holder in current)
+
+
+COUPLE_PER_PARTNER = Limit("couple-partner", 5, dt.timedelta(minutes=15))
+COUPLE_PER_REGISTRATION = Limit("couple-registration", 10, dt.timedelta(hours=1))
+PARTNER_NOT_FOUND = _(
+    "Zu dieser Vorgangskennung und diesem Geburtsdatum gibt es keine Registrierung. Bitte prüfen Sie beide Angaben."
+)
+COUPLE_NOT_CONFIRMED = _(
+    "Gemeinsame Termine gibt es erst, wenn beide Registrierungen bestätigt sind."
+)
+ALREADY_COUPLED = _(
+    "Eine der beiden Registrierungen ist schon für gemeinsame Termine verbunden. Das lässt sich über die Hotline lösen."
+)
+COUPLE_MISMATCH = _(
+    "Gemeinsame Termine gibt es nur im selben Impfzentrum, mit demselben Impfstoff und derselben Zahl an Impfungen. Bitte wenden Sie sich an die Hotline."
+)
+NO_ADJACENT_SLOTS = _(
+    "Zurzeit sind keine zwei Termine nebeneinander frei. Es bleibt alles, wie es war: Ihre gebuchten Termine gelten weiter. Versuchen Sie es später noch einmal."
+)
+TOO_MANY_ATTEMPTS = _(
+    "Zu viele Versuche. Bitte warten Sie %(minutes)s Minuten und versuchen Sie es dann erneut."
+)
+
+
+def registrations_couple(
+    *, registration_id: int, partner_vorgangskennung: str, partner_birth_date: dt.date
+) -> Registration:
+    """R19: link two registrations for appointments side by side at the same times. The
+    caller has checked who asks for the first one; the partner is proven by Vorgangskennung
+    and date of birth (either one wrong reads the same, and failures are throttled per
+    partner and per asking registration, against guessing a birth date). Both must be live
+    and confirmed (R14), at the same centre with the same vaccine and number of doses, and
+    neither coupled already.
+
+    Their pairs: when neither has one, pairs side by side are booked at once if free, or
+    else the two wait together and the assignment books them side by side. When either has
+    one, both get new pairs side by side at once, replacing the old ones as a rebook does
+    (R20 cut-off); if none are free the coupling is refused (`no_adjacent_slots`) and all
+    stays as it was: nobody loses a booked appointment for the hope of a later one.
+    Returns the first registration, coupled."""
+    pk = as_id(
+        registration_id,
+        code="unknown_registration",
+        message=UNKNOWN_REGISTRATION,
+        field="registration",
+    )
+    try:
+        vorgangskennung = normalise_vorgangskennung(partner_vorgangskennung)
+    except ServiceError as error:
+        error.field = "partner_vorgangskennung"
+        raise
+    if not isinstance(partner_birth_date, dt.date) or isinstance(partner_birth_date, dt.datetime):
+        raise ServiceError(
+            "birth_date_invalid",
+            _("Bitte geben Sie das Geburtsdatum an."),
+            field="partner_birth_date",
+        )
+    # Counted outside the transaction below: a failure counts even though nothing changes.
+    checks = [(COUPLE_PER_PARTNER, vorgangskennung), (COUPLE_PER_REGISTRATION, str(pk))]
+    wait = attempts_blocked(checks)
+    if wait:
+        raise ServiceError("throttled", TOO_MANY_ATTEMPTS, minutes=max(1, (wait + 59) // 60))
+    partner_pk = (
+        Registration.objects.filter(vorgangskennung=vorgangskennung, birth_date=partner_birth_date)
+        .exclude(status=RegistrationStatus.DELETED)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if partner_pk is None:
+        attempt_failed(checks)
+        raise ServiceError("partner_not_found", PARTNER_NOT_FOUND, field="partner_vorgangskennung")
+    attempts_clear(COUPLE_PER_PARTNER, vorgangskennung)
+    if partner_pk == pk:
+        raise ServiceError(
+            "couple_with_self",
+            _("Bitte geben Sie die Vorgangskennung der anderen Person an."),
+            field="partner_vorgangskennung",
+        )
+    with transaction.atomic():
+        rows = {
+            row.pk: row
+            for row in Registration.objects.select_for_update()
+            .filter(pk__in=[pk, partner_pk])
+            .exclude(status=RegistrationStatus.DELETED)
+            .order_by("pk")
+        }
+        registration, partner = rows.get(pk), rows.get(partner_pk)
+        if registration is None:
+            raise ServiceError("unknown_registration", UNKNOWN_REGISTRATION, field="registration")
+        if partner is None:  # deleted in the meantime
+            raise ServiceError(
+                "partner_not_found", PARTNER_NOT_FOUND, field="partner_vorgangskennung"
+            )
+        couple = [registration, partner]
+        if any(p.status == RegistrationStatus.REVIEW for p in couple):
+            raise ServiceError("not_confirmed", COUPLE_NOT_CONFIRMED, field="registration")
+        if any(p.partner_id is not None for p in couple):
+            raise ServiceError("already_coupled", ALREADY_COUPLED, field="registration")
+        if len({(p.region_id, p.centre_id, p.vaccine_id, p.single_dose) for p in couple}) > 1:
+            raise ServiceError("couple_mismatch", COUPLE_MISMATCH, field="partner_vorgangskennung")
+        registration.partner, partner.partner = partner, registration
+        Registration.objects.filter(pk=registration.pk).update(partner=partner)
+        Registration.objects.filter(pk=partner.pk).update(partner=registration)
+        current = _live_pairs(couple)
+        booked = _book_earliest(
+            couple,
+            current,
+            start_after=timezone.now() + BOOKING_LEAD,
+            until=day_start(
+                local_today() + dt.timedelta(days=registration.region.release_days_ahead + 1)
+            ),
+            channel=Channel.ASSIGNMENT,
+            on_booked=lambda pairs, _replaced: _booked_together(couple, current, pairs),
+        )
+        if booked is None and current:
+            raise ServiceError(
+                "no_adjacent_slots", NO_ADJACENT_SLOTS, field="partner_vorgangskennung"
+            )
+        if booked is not None:
+            registration.status = partner.status = RegistrationStatus.ASSIGNED
+    return registration
+
+
+@transaction.atomic
+def registration_uncouple(*, registration_id: int) -> Registration:
+    """R19 undone: the two are no longer linked; each keeps their pair (which then no
+    longer moves with the other's) or waits alone."""
+    registration, partner = _locked_couple(registration_id)
+    if partner is None:
+        raise ServiceError(
+            "not_coupled",
+            _("Diese Registrierung ist mit niemandem für gemeinsame Termine verbunden."),
+            field="registration",
+        )
+    _uncouple(registration, partner)
+    return registration
+
+
+NO_SHORT_NOTICE = ngettext_lazy(
+    "Heute ist in Ihrem Impfzentrum kein Termin mehr frei. Sie bleiben registriert und bekommen weiter Termine zugewiesen.",
+    "In den nächsten %(days)d Tagen ist in Ihrem Impfzentrum kein Termin frei. Sie bleiben registriert und bekommen weiter Termine zugewiesen.",
+    "days",
+)
+NO_EARLIER_SHORT_NOTICE = ngettext_lazy(
+    "Heute ist in Ihrem Impfzentrum kein früherer Termin mehr frei. Ihre Termine bleiben, wie sie sind.",
+    "In den nächsten %(days)d Tagen ist in Ihrem Impfzentrum kein früherer Termin frei. Ihre Termine bleiben, wie sie sind.",
+    "days",
+)
+SHORT_NOTICE_BY_PHONE = _(
+    "Kurzfristige Termine (Impfterminservice-Sofort) gibt es für Registrierungen im Internet. Bitte rufen Sie die Hotline an: %(hotline)s"
+)
+SHORT_NOTICE_INTRO = _("Für Sie ist ein kurzfristiger Termin gebucht (Impfterminservice-Sofort):")
+SHORT_NOTICE_MOVED_INTRO = _(
+    "Ihre Termine wurden auf einen kurzfristigen Termin vorgezogen (Impfterminservice-Sofort). Es gelten nur noch diese Termine:"
+)
+
+
+def registration_short_notice(*, registration_id: int) -> AppointmentPair:
+    """R25 "Sofort": a free slot at the person's own centre with their vaccine (and
+    single-dose choice, R27) within the region's short-notice window, booked at once.
+
+    The window counts today as its first day (4 days: today and the next three) and starts
+    an hour from now (BOOKING_LEAD), so that nobody gets a slot they cannot reach. Only for
+    online registrations (R21: by phone, the hotline helps), waiting or assigned. An
+    assigned person's pair moves to the earlier slot as a rebook does, so the R20 cut-off
+    holds: a pair within it stays as it is (`rebook_too_late`), and only a slot before the
+    current one is offered. A couple (R19) gets two seats side by side and both pairs move.
+    Whoever loses a seat to someone else at the same moment gets the next free one. When
+    nothing is free: ServiceError `no_short_notice`, nothing changes. Returns the person's
+    new pair."""
+    with transaction.atomic():
+        registration, partner = _locked_couple(registration_id)
+        people = [registration] if partner is None else [registration, partner]
+        if any(p.status == RegistrationStatus.REVIEW for p in people):
+            raise ServiceError("not_confirmed", NOT_YET_CONFIRMED, field="registration")
+        region = registration.region
+        if registration.channel != Channel.ONLINE:
+            raise ServiceError(
+                "short_notice_by_phone",
+                SHORT_NOTICE_BY_PHONE,
+                field="registration",
+                hotline=region.hotline or "116117",
+            )
+        now = timezone.now()
+        until = day_start(local_today() + dt.timedelta(days=region.short_notice_days))
+        current = _live_pairs(people)
+        for pair in current.values():
+            refusal = rebook_refusal(pair=pair, appointments=list(pair.appointments.all()), now=now)
+            if refusal is not None:
+                raise refusal
+            until = min([until] + [a.slot.start for a in booked_appointments(pair)])
+        booked = _book_earliest(
+            people,
+            current,
+            start_after=now + BOOKING_LEAD,
+            until=until - dt.timedelta(microseconds=1),  # before midnight, before the pair
+            channel=Channel.ONLINE,
+            on_booked=lambda pairs, _replaced: _short_notice_booked(people, current, pairs),
+        )
+        if booked is not None:
+            return booked.pairs[0]
+    raise ServiceError(
+        "no_short_notice",
+        NO_EARLIER_SHORT_NOTICE if current else NO_SHORT_NOTICE,
+        field="registration",
+        days=region.short_notice_days,
+    )
+
+
+def _short_notice_booked(
+    people: list[Registration], current: dict[str, AppointmentPair], pairs: list
+) -> None:
+    """In the booking's transaction: assigned, and told by e-mail or else by letter (R17)."""
+    Registration.objects.filter(pk__in=[p.pk for p in people]).update(
+        status=RegistrationStatus.ASSIGNED
+    )
+    by_holder = {pair.holder: pair for pair in pairs}
+    site = settings.SITE_URL.rstrip("/") + "/"
+    messages_send_later(
+        [
+            pair_confirmation(
+                recipient=person.email,
+                language=person.language,
+                pair=by_holder[person.holder],
+                manage=(_manage_text(person), site),
+                rebooked=person.holder in current,
+                intro=SHORT_NOTICE_MOVED_INTRO if person.holder in current else SHORT_NOTICE_INTRO,
+            )
+            for person in people
+            if person.email
+        ]
+    )
+    without_email = [person.pk for person in people if not person.email]
+    if without_email:
+        letters_issue(registration_ids=without_email, reason=LetterReason.SHORT_NOTICE)

@@ -17,3 +17,13 @@ def notify_assignments(registration_ids: list[int]) -> int:
     from impftermin.registrations.services import assignments_notify
 
     return assignments_notify(registration_ids=registration_ids)
+
+
+@task()
+def print_letters() -> int:
+    """The daily print batch of the letters to people without e-mail (R17); returns how
+    many letters it holds."""
+    from impftermin.registrations.letters import print_batch_make
+
+    batch = print_batch_make()
+    return batch.letter_count if batch else 0

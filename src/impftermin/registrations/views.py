@@ -1,0 +1,498 @@
+"""The citizen's pages for a region in assignment mode (the Hessen way): register (postcode
+and date of birth → person, address, centre, vaccine, contact, password) → Vorgangskennung;
+log in with Vorgangskennung and password; the account: the pair, its document (PDF),
+choose or move the pair, "Sofort", cancel back into the pool, delete; password reset.
+
+Views stay thin: forms check the shape, the services decide. The account lives in the
+server-side session for an hour at most and ends when the browser closes; a new password
+ends every older session."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import replace
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from impftermin.booking.forms import SlotChoiceForm, chosen_day, labelled_options, lost_race
+from impftermin.booking.forms import option_value as slot_option_value
+from impftermin.booking.messages import WHAT_TO_BRING
+from impftermin.booking.selectors import (
+    booked_appointments,
+    free_days,
+    live_pair_for,
+    pair_options,
+    rebook_refusal,
+)
+from impftermin.centres.selectors import district_centres, get_vaccine, vaccines_offered
+from impftermin.codes.forms import DistrictForm
+from impftermin.core import identifiers
+from impftermin.core.errors import ServiceError
+from impftermin.core.flow import forget, recall, remember
+from impftermin.core.throttle import client_key
+from impftermin.regions.models import BookingMode
+from impftermin.regions.selectors import districts_for_postcode, get_region, postcode_districts
+from impftermin.registrations import forms
+from impftermin.registrations.accounts import (
+    password_reset_registration,
+    password_reset_request,
+    password_reset_set,
+    registration_log_in,
+    session_hash,
+    session_valid,
+)
+from impftermin.registrations.letters import appointment_document
+from impftermin.registrations.models import Registration, RegistrationStatus
+from impftermin.registrations.services import (
+    registration_book,
+    registration_create,
+    registration_delete,
+    registration_pair_cancel,
+    registration_rebook,
+    registration_short_notice,
+)
+from impftermin.vaccines.selectors import vaccine_eligibility
+
+FLOW = "registration_flow"  # region, district, postcode, date of birth, eligible vaccines
+ACCOUNT = "registration_account"  # the logged-in registration and its password's hash
+CHOICE = "registration_choice"  # the nonce of the times page shown
+DAY_PARAM = "tag"
+
+
+# --- registering -----------------------------------------------------------------------
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def start(request: HttpRequest) -> HttpResponse:
+    """Postcode (region and district, R12) and date of birth (eligibility) first: they
+    decide which centres and vaccines the form offers."""
+    region = None
+    slug = request.POST.get("region") or request.GET.get("region")
+    if slug:
+        try:
+            region = get_region(slug=slug)
+        except ServiceError:
+            region = None
+    form = forms.StartForm(request.POST or None)
+    context = {"form": form, "region": region}
+    if request.method == "GET" or not form.is_valid():
+        return render(request, "registrations/start.html", context)
+    postcode = form.cleaned_data["postcode"].strip()
+    try:
+        if region is not None:
+            districts = districts_for_postcode(region_id=region.pk, postcode=postcode)
+        else:
+            districts = postcode_districts(postcode=postcode)
+    except ServiceError as error:
+        form.add_service_error(error)
+        return render(request, "registrations/start.html", context)
+    regions = list({d.region_id: d.region for d in districts}.values())
+    if len(regions) > 1:
+        return render(request, "registrations/start.html", {**context, "regions": regions})
+    region = context["region"] = regions[0]
+    if region.booking_mode != BookingMode.ASSIGNMENT:
+        return render(request, "registrations/other_mode.html", {"region": region})
+    district_id = districts[0].pk
+    if len(districts) > 1:
+        district_form = _district_form(request, districts)
+        context["district_form"] = district_form
+        if not district_form.is_bound or not district_form.is_valid():
+            return render(request, "registrations/start.html", context)
+        district_id = district_form.cleaned_data["district"]
+    district = next(d for d in districts if d.pk == district_id)
+    birth_date = form.cleaned_data["birth_date"]
+    try:
+        eligibility = vaccine_eligibility(district=district, birth_date=birth_date)
+    except ServiceError as error:
+        form.add_service_error(error)
+        return render(request, "registrations/start.html", context)
+    if not eligibility.eligible:
+        return render(request, "registrations/start.html", {**context, "refused": eligibility})
+    remember(
+        request,
+        FLOW,
+        {
+            "region": region.pk,
+            "district": district.pk,
+            "postcode": postcode,
+            "birth_date": birth_date.isoformat(),
+            "vaccines": [v.pk for v in eligibility.vaccines],
+        },
+    )
+    return redirect("registrations:details")
+
+
+def _district_form(request: HttpRequest, districts) -> DistrictForm:
+    return DistrictForm(request.POST if "district" in request.POST else None, districts=districts)
+
+
+def _flow(request: HttpRequest) -> dict | None:
+    flow = recall(request, FLOW)
+    try:
+        flow["birth_date"] = dt.date.fromisoformat(flow["birth_date"])
+        districts = districts_for_postcode(region_id=flow["region"], postcode=flow["postcode"])
+        flow["district"] = next(d for d in districts if d.pk == flow["district"])
+    except (TypeError, KeyError, ValueError, StopIteration, ServiceError):
+        return None
+    vaccines = []
+    for pk in flow.get("vaccines") or []:
+        try:
+            vaccines.append(get_vaccine(pk))
+        except ServiceError:
+            continue
+    offered = vaccines_offered(district_id=flow["district"].pk)
+    flow["vaccines"] = [v for v in vaccines if v in offered]
+    flow["centres"] = district_centres(district_id=flow["district"].pk)
+    return flow
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def details(request: HttpRequest) -> HttpResponse:
+    """Person, address, centre, vaccine, contact and password (R13, R15, R27)."""
+    flow = _flow(request)
+    if flow is None:
+        return redirect("registrations:start")
+    form = forms.RegistrationForm(
+        request.POST or None, centres=flow["centres"], vaccines=flow["vaccines"]
+    )
+    context = {"form": form, "flow": flow, "region": flow["district"].region}
+    if request.method == "GET" or not form.is_valid():
+        return render(request, "registrations/details.html", context)
+    data = form.cleaned_data
+    try:
+        registration = registration_create(
+            region_id=flow["district"].region_id,
+            first_name=data["first_name"],
+            last_name=data["last_name"],
+            birth_date=flow["birth_date"],
+            street=data["street"],
+            postcode=flow["postcode"],
+            city=data["city"],
+            residence=data["residence"],
+            centre_id=data["centre"],
+            vaccine_id=data["vaccine"],
+            email=data["email"],
+            mobile=data["mobile"],
+            single_dose=data["single_dose"],
+            for_someone_else=data["for_someone_else"],
+            password=data["password"],
+            language=request.LANGUAGE_CODE,
+        )
+    except ServiceError as error:
+        form.add_service_error(error)
+        return render(request, "registrations/details.html", context)
+    forget(request, FLOW)
+    _log_in(request, registration)
+    return redirect("registrations:registered")
+
+
+@never_cache
+@require_GET
+def registered(request: HttpRequest) -> HttpResponse:
+    """The Vorgangskennung, what happens next, and booking at once (R18)."""
+    registration = _account(request)
+    if registration is None:
+        return redirect("registrations:log_in")
+    return render(
+        request,
+        "registrations/registered.html",
+        {
+            "registration": registration,
+            "vorgangskennung": identifiers.grouped(registration.vorgangskennung),
+        },
+    )
+
+
+# --- log-in, log-out, password reset ----------------------------------------------------
+
+
+def _log_in(request: HttpRequest, registration: Registration) -> None:
+    request.session.cycle_key()  # no session fixation
+    remember(request, ACCOUNT, {"id": registration.pk, "hash": session_hash(registration)})
+
+
+def _account(request: HttpRequest) -> Registration | None:
+    """The logged-in registration, while it lives and its password is unchanged."""
+    account = recall(request, ACCOUNT)
+    if not account or not isinstance(account.get("id"), int):
+        return None
+    registration = (
+        Registration.objects.select_related("region", "centre", "vaccine")
+        .exclude(status=RegistrationStatus.DELETED)
+        .filter(pk=account["id"])
+        .first()
+    )
+    if registration is None or not session_valid(registration, account.get("hash")):
+        forget(request, ACCOUNT)
+        return None
+    return registration
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def log_in(request: HttpRequest) -> HttpResponse:
+    form = forms.LogInForm(request.POST or None)
+    if request.method == "GET" or not form.is_valid():
+        return render(request, "registrations/log_in.html", {"form": form})
+    try:
+        registration = registration_log_in(
+            vorgangskennung=form.cleaned_data["vorgangskennung"],
+            password=form.cleaned_data["password"],
+            client=client_key(request),
+        )
+    except ServiceError as error:
+        form.add_service_error(error)
+        status = 429 if error.code == "throttled" else 200
+        return render(request, "registrations/log_in.html", {"form": form}, status=status)
+    _log_in(request, registration)
+    return redirect("registrations:account")
+
+
+@require_POST
+def log_out(request: HttpRequest) -> HttpResponse:
+    request.session.flush()
+    return redirect("registrations:log_in")
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def password_forgotten(request: HttpRequest) -> HttpResponse:
+    form = forms.PasswordForgottenForm(request.POST or None)
+    if request.method == "GET" or not form.is_valid():
+        return render(request, "registrations/password_forgotten.html", {"form": form})
+    try:
+        password_reset_request(
+            vorgangskennung=form.cleaned_data["vorgangskennung"],
+            email=form.cleaned_data["email"],
+            client=client_key(request),
+        )
+    except ServiceError as error:
+        form.add_service_error(error)
+        return render(request, "registrations/password_forgotten.html", {"form": form}, status=429)
+    # The same answer whether or not the two belong together (no enumeration).
+    return render(request, "registrations/password_forgotten.html", {"sent": True})
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def password_reset(request: HttpRequest, uid: str, token: str) -> HttpResponse:
+    try:
+        password_reset_registration(uid=uid, token=token)
+    except ServiceError as error:
+        return render(request, "registrations/password_reset.html", {"error": error}, status=404)
+    form = forms.NewPasswordForm(request.POST or None)
+    if request.method == "GET" or not form.is_valid():
+        return render(request, "registrations/password_reset.html", {"form": form})
+    try:
+        password_reset_set(uid=uid, token=token, password=form.cleaned_data["password"])
+    except ServiceError as error:
+        if error.code == "link_invalid":
+            return render(
+                request, "registrations/password_reset.html", {"error": error}, status=404
+            )
+        form.add_service_error(error)
+        return render(request, "registrations/password_reset.html", {"form": form})
+    request.session.flush()
+    return render(request, "registrations/password_reset.html", {"done": True})
+
+
+# --- the account ---------------------------------------------------------------------------
+
+
+def _account_or_log_in(view):
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        registration = _account(request)
+        if registration is None:
+            return redirect("registrations:log_in")
+        return view(request, registration, *args, **kwargs)
+
+    wrapped.__name__ = view.__name__
+    wrapped.__doc__ = view.__doc__
+    return wrapped
+
+
+@never_cache
+@require_GET
+@_account_or_log_in
+def account(request: HttpRequest, registration: Registration) -> HttpResponse:
+    pair = live_pair_for(holder=registration.holder)
+    context = {
+        "registration": registration,
+        "vorgangskennung": identifiers.grouped(registration.vorgangskennung),
+        "pair": pair,
+        "appointments": booked_appointments(pair) if pair else [],
+        "what_to_bring": WHAT_TO_BRING,
+        "short_notice_days": registration.region.short_notice_days,
+    }
+    if pair is not None:
+        context["rebook_refusal"] = rebook_refusal(
+            pair=pair, appointments=list(pair.appointments.all()), now=timezone.now()
+        )
+    return render(request, "registrations/account.html", context)
+
+
+@never_cache
+@require_GET
+@_account_or_log_in
+def document(request: HttpRequest, registration: Registration) -> HttpResponse:
+    """The appointment document of the current pair as PDF (R16)."""
+    try:
+        pdf = appointment_document(registration)
+    except ServiceError:
+        return redirect("registrations:account")
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = 'attachment; filename="impftermine.pdf"'
+    return response
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@_account_or_log_in
+def choose(request: HttpRequest, registration: Registration) -> HttpResponse:
+    """Free times at the person's centre by day: book at once after registering (R18) or
+    move the pair (R20)."""
+    if registration.status == RegistrationStatus.REVIEW:
+        return redirect("registrations:account")
+    pair = live_pair_for(holder=registration.holder)
+    rebook = pair is not None
+    vaccine = registration.vaccine
+    single_dose = registration.single_dose and vaccine.doses == 2  # R27: one appointment
+    today = timezone.localdate()
+    window = {
+        "district_id": registration.district_id,
+        "vaccine": vaccine,
+        "date_from": today,
+        "date_to": today + dt.timedelta(days=registration.region.release_days_ahead),
+        "centre_id": registration.centre_id,
+        "party_size": 1 if registration.partner_id is None else 2,  # a couple (R19)
+        "require_second": not single_dose,
+    }
+    days = free_days(**window)
+    day = chosen_day(request.GET.get(DAY_PARAM) or request.POST.get(DAY_PARAM), days)
+    options = []
+    if day is not None:
+        options = pair_options(**{**window, "date_from": day, "date_to": day}, limit=200)
+        if single_dose:
+            options = [replace(o, second_slot_id=None, second_start=None) for o in options]
+    form = SlotChoiceForm(
+        request.POST or None, options=[(slot_option_value(o), "") for o in options]
+    )
+    nonce = recall(request, CHOICE, kind=str)
+    if request.method == "GET" or nonce is None:
+        nonce = secrets.token_urlsafe(8)
+        remember(request, CHOICE, nonce)
+    context = {
+        "form": form,
+        "registration": registration,
+        "vaccine": vaccine,
+        "rebook": rebook,
+        "party_size": window["party_size"],
+        "single_dose": single_dose,
+        "days": days,
+        "day": day,
+        "day_param": DAY_PARAM,
+        "nonce": nonce,
+        "options": labelled_options(options),
+    }
+    if rebook:
+        refusal = rebook_refusal(
+            pair=pair, appointments=list(pair.appointments.all()), now=timezone.now()
+        )
+        if refusal:
+            return render(request, "registrations/choose.html", {**context, "refusal": refusal})
+    if request.method == "GET" or not form.is_valid():
+        return render(request, "registrations/choose.html", context)
+    if request.POST.get("nonce") != nonce:
+        return redirect("registrations:choose")  # a page made before (another tab)
+    first_slot_id, second_slot_id = form.slot_ids()
+    try:
+        if rebook:
+            result = registration_rebook(
+                registration_id=registration.pk,
+                first_slot_id=first_slot_id,
+                second_slot_id=second_slot_id,
+            )
+        else:
+            result = registration_book(
+                registration_id=registration.pk,
+                first_slot_id=first_slot_id,
+                second_slot_id=second_slot_id,
+            )
+    except ServiceError as error:
+        form.add_service_error(error)
+        return render(request, "registrations/choose.html", context)
+    if not result.booked:
+        return render(request, "registrations/choose.html", {**context, **lost_race(result)})
+    forget(request, CHOICE)
+    return redirect(f"{reverse('registrations:account')}?{'umgebucht' if rebook else 'gebucht'}=1")
+
+
+@never_cache
+@require_POST
+@_account_or_log_in
+def short_notice(request: HttpRequest, registration: Registration) -> HttpResponse:
+    """ "Sofort" (R25): a free appointment at the person's centre within the next days."""
+    try:
+        registration_short_notice(registration_id=registration.pk)
+    except ServiceError as error:
+        return render(
+            request,
+            "registrations/short_notice.html",
+            {"error": error, "registration": registration},
+            status=409,
+        )
+    return redirect(f"{reverse('registrations:account')}?sofort=1")
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@_account_or_log_in
+def cancel(request: HttpRequest, registration: Registration) -> HttpResponse:
+    """Cancel the pair; the registration stays in the pool (R22), said before confirming."""
+    pair = live_pair_for(holder=registration.holder)
+    if pair is None:
+        return redirect("registrations:account")
+    context = {
+        "registration": registration,
+        "pair": pair,
+        "appointments": booked_appointments(pair),
+    }
+    if request.method == "GET":
+        return render(request, "registrations/cancel.html", context)
+    try:
+        registration_pair_cancel(registration_id=registration.pk)
+    except ServiceError as error:
+        return render(request, "registrations/cancel.html", {**context, "error": error}, status=409)
+    return redirect(f"{reverse('registrations:account')}?storniert=1")
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@_account_or_log_in
+def delete(request: HttpRequest, registration: Registration) -> HttpResponse:
+    """Delete the registration for good (R23): out of the pool, data erased."""
+    if request.method == "GET":
+        return render(
+            request,
+            "registrations/delete.html",
+            {"registration": registration, "pair": live_pair_for(holder=registration.holder)},
+        )
+    try:
+        registration_delete(registration_id=registration.pk)
+    except ServiceError as error:
+        return render(
+            request,
+            "registrations/delete.html",
+            {"registration": registration, "error": error},
+            status=409,
+        )
+    request.session.flush()
+    return render(request, "registrations/deleted.html")
