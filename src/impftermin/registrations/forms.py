@@ -52,7 +52,7 @@ class StartForm(PostcodeForm, BirthDateForm):
         super().__init__(*args, **kwargs)
         self.fields["birth_date"].label = _("Geburtsdatum der Person, die geimpft wird")
         self.fields["birth_date"].help_text = _("Zum Beispiel 31.01.1950.")
-        self.fields["postcode"].label = _("Postleitzahl ihres Wohnsitzes")
+        self.fields["postcode"].label = _("Postleitzahl des Wohnsitzes")
         self.fields["postcode"].help_text = _(
             "Haupt- oder Nebenwohnsitz in der Region. Die Postleitzahl bestimmt den Kreis und die Impfzentren."
         )
