@@ -371,7 +371,10 @@ def test_R17_the_daily_job_prints_the_letters(pool, slots):
     assert PrintBatch.objects.get().letter_count == 1
 
 
-def test_a_batch_of_many_letters_has_one_page_per_letter(pool, slots):
+@pytest.mark.parametrize("part", [200, 2])
+def test_a_batch_of_many_letters_has_one_page_per_letter(pool, slots, monkeypatch, part):
+    # A batch larger than a render part is rendered in parts and joined.
+    monkeypatch.setattr("impftermin.registrations.letters.BATCH_PART", part)
     registrations = [phone_registration(pool, n) for n in range(3)]
     assign(*registrations)
     batch = print_batch_make()

@@ -12,6 +12,7 @@ date: a later letter overrides dates agreed earlier, also by phone (R12).
 from __future__ import annotations
 
 import datetime as dt
+import io
 from dataclasses import dataclass
 
 import segno
@@ -23,6 +24,7 @@ from django.utils.functional import Promise
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from pypdf import PdfWriter
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
@@ -126,6 +128,32 @@ def _pdf(pages: list[LetterPage], *, title: str, tagged: bool) -> bytes:
     return HTML(string=html, url_fetcher=refuse_all).write_pdf(pdf_tags=tagged)
 
 
+# Letters per WeasyPrint render: its memory grows with the document (about 1.2 MB a
+# letter), so a peak day's batch is rendered in parts and the parts joined.
+BATCH_PART = 200
+
+
+def _batch_pdf(letters: list[Letter], *, title: str) -> bytes:
+    parts = []
+    for start in range(0, len(letters), BATCH_PART):
+        pages = [
+            _page(
+                letter.registration, letter.pair, issued_on=letter.issued_on, reason=letter.reason
+            )
+            for letter in letters[start : start + BATCH_PART]
+        ]
+        parts.append(_pdf(pages, title=title, tagged=False))
+    if len(parts) == 1:
+        return parts[0]
+    joined = PdfWriter()
+    for part in parts:
+        joined.append(io.BytesIO(part))
+    joined.add_metadata({"/Title": title})
+    out = io.BytesIO()
+    joined.write(out)
+    return out.getvalue()
+
+
 def appointment_document(registration: Registration, *, issued_on: dt.date | None = None) -> bytes:
     """The registration's current (live) pair as a PDF letter in the person's language
     (R16). Raises ServiceError when it has no booked pair."""
@@ -207,11 +235,7 @@ def print_batch_make(*, day: dt.date | None = None) -> PrintBatch | None:
     letters = sorted(newest.values(), key=lambda letter: (letter.registration.postcode, letter.pk))
     if not letters:
         return None
-    pages = [
-        _page(letter.registration, letter.pair, issued_on=letter.issued_on, reason=letter.reason)
-        for letter in letters
-    ]
-    pdf = _pdf(pages, title=f"{_('Briefe')} {day.isoformat()}", tagged=False)
+    pdf = _batch_pdf(letters, title=f"{_('Briefe')} {day.isoformat()}")
     try:
         with transaction.atomic():
             batch = PrintBatch.objects.create(day=day, letter_count=len(letters), pdf=pdf)
