@@ -6,6 +6,11 @@ task the scheduler runs. Baseline, measured in the same run: BASELINE registrati
 assigned one at a time the way a person books (search the earliest pair, `pair_book`).
 Printed: registrations per second, the peak memory of the process, and the invariants.
 
+Then the letters (R17): LETTERS of the assigned registrations without e-mail get a letter,
+and the day's print batch is rendered twice, each time in a fresh child process and rolled
+back: in parts of `letters.BATCH_PART` (what the daily job does) and, as the baseline, in
+one render. Printed: seconds per letter and how much the child's memory grew.
+
 Runs in a scratch database `<name>_bench_assign` that is dropped and re-created.
 """
 
@@ -19,6 +24,7 @@ import time
 from urllib.parse import urlparse, urlunparse
 
 REGISTRATIONS = int(os.environ.get("BENCH_REGISTRATIONS", 100_000))
+LETTERS = int(os.environ.get("BENCH_LETTERS", 600))
 BASELINE = int(os.environ.get("BENCH_ASSIGN_BASELINE", 2_000))
 BATCH = int(os.environ.get("BENCH_ASSIGN_BATCH", 0)) or None  # default: the task's
 CENTRES = 10
@@ -182,6 +188,66 @@ def check() -> dict:
     return {"overbooked": overbooked, "count_mismatch": mismatch}
 
 
+def _rss_mib() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _print_batch_child(part: int, pipe) -> None:
+    """In a forked child: the day's print batch rendered in parts of `part`, rolled back."""
+    from django.db import connections, transaction
+
+    from impftermin.registrations import letters
+
+    letters.BATCH_PART = part
+    at_start = _rss_mib()
+    with transaction.atomic():
+        started = time.perf_counter()
+        batch = letters.print_batch_make()
+        seconds = time.perf_counter() - started
+        transaction.set_rollback(True)
+    pipe.send((batch.letter_count, seconds, peak_mib() - at_start, len(batch.pdf)))
+    connections.close_all()
+
+
+def letters_bench() -> None:
+    import multiprocessing
+
+    from django.db import connections
+
+    from impftermin.registrations.letters import BATCH_PART, letters_issue
+    from impftermin.registrations.models import LetterReason, Registration, RegistrationStatus
+
+    ids = list(
+        Registration.objects.filter(status=RegistrationStatus.ASSIGNED, email="")
+        .order_by("pk")
+        .values_list("pk", flat=True)[:LETTERS]
+    )
+    issued = letters_issue(registration_ids=ids, reason=LetterReason.ASSIGNED)
+    print()
+    print(
+        f"Letters: the day's print batch of {issued:,} letters (R17), each way in a fresh process"
+    )
+    print(
+        f"| {'path':<30} | {'letters':>7} | {'seconds':>8} | {'ms/letter':>9} | {'memory growth MiB':>17} | {'PDF MiB':>7} |"
+    )
+    print(f"|{'-' * 32}|{'-' * 9}|{'-' * 10}|{'-' * 11}|{'-' * 19}|{'-' * 9}|")
+    fork = multiprocessing.get_context("fork")
+    for label, part in (
+        ("one render (baseline)", 10**9),
+        (f"parts of {BATCH_PART} (the job)", BATCH_PART),
+    ):
+        connections.close_all()  # the child opens its own
+        ours, theirs = fork.Pipe()
+        child = fork.Process(target=_print_batch_child, args=(part, theirs))
+        child.start()
+        count, seconds, growth, size = ours.recv()
+        child.join()
+        print(
+            f"| {label:<30} | {count:>7,} | {seconds:>8.1f} | {1000 * seconds / count:>9.0f} | {growth:>17.0f} | {size / 2**20:>7.1f} |"
+        )
+
+
 def main() -> None:
     print(
         f"Impftermin assignment benchmark — PostgreSQL scratch database {urlparse(BENCH_URL).path.lstrip('/')}"
@@ -247,6 +313,8 @@ def main() -> None:
         sys.exit("INVARIANT BROKEN")
     if assigned != REGISTRATIONS:
         sys.exit(f"expected all {REGISTRATIONS} registrations to be assigned, got {assigned}")
+    if LETTERS:
+        letters_bench()
 
 
 if __name__ == "__main__":
