@@ -91,6 +91,7 @@ test-fast: install
 # and the first page of a letter (R17) rendered from its PDF.
 screenshots: install frontend chromium
 	SCREENSHOTS=1 DATABASE_URL="$${DATABASE_URL:-$(PG_URL)}" $(BIN)/pytest -q tests/e2e -k "whole_flow and not en"
+	SCREENSHOTS=1 DATABASE_URL="$${DATABASE_URL:-$(PG_URL)}" $(BIN)/pytest -q tests/e2e/test_registration_flow_in_chromium.py -k "registration_walk and not en"
 	SCREENSHOTS=1 DATABASE_URL="$${DATABASE_URL:-$(PG_URL)}" $(BIN)/pytest -q tests/registrations/test_letters.py -k screenshot
 
 bench: install

@@ -10,7 +10,6 @@ With SCREENSHOTS=1 the German walk also saves the main pages to docs/screenshots
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -18,103 +17,20 @@ import pytest
 from django.utils import timezone
 
 from impftermin.booking.models import AppointmentPair, PairStatus, Slot
+from tests.e2e.walk import CODE_RE, SCREENSHOTS, Walk, screenshots_wanted
 from tests.factories import at, make_postcode, make_slot
 from tests.mail import run_worker
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.postgres]
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-CODE_RE = re.compile(r"\b[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}\b")
-AXE_OPTIONS = {
-    "runOnly": {
-        "type": "tag",
-        "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"],
-    },
-    "resultTypes": ["violations"],
-}
-NARROW = {"width": 320, "height": 640}
 
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        message = f"needs Chromium at {CHROMIUM}: make test installs Debian's chromium"
-        if CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an event loop in this thread; the test's own database
-    # calls are plain synchronous code all the same.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"]
-        )
-        yield chromium
-        chromium.close()
-
-
-class Walk:
-    """One person's browser tab, with the checks made on every page it reaches."""
-
-    def __init__(self, page, base_url: str, language: str, outbox: Path, smtp, shots: bool):
-        self.page = page
-        self.base = base_url
-        self.prefix = "/en" if language == "en" else ""
-        self.language = language
-        self.outbox = outbox
-        self.smtp = smtp
-        self.shots = shots
-        self.problems: list[str] = []
-
-    def goto(self, path: str) -> None:
-        self.page.goto(f"{self.base}{self.prefix}{path}")
-        self.check_page()
-
-    def check_page(self, name: str | None = None) -> None:
-        from axe_playwright_python.sync_playwright import Axe
-
-        page = self.page
-        page.wait_for_load_state()
-        assert page.locator("html").get_attribute("lang") == self.language
-        results = Axe().run(page, options=AXE_OPTIONS)
-        for violation in results.response["violations"]:
-            if violation["impact"] in ("serious", "critical"):
-                targets = [n["target"] for n in violation["nodes"]][:3]
-                self.problems.append(f"{page.url}: {violation['id']} {targets}")
-        # Reflow (WCAG 1.4.10): at 320 CSS pixels nothing needs sideways scrolling.
-        size = page.viewport_size
-        page.set_viewport_size(NARROW)
-        overflow = page.evaluate(
-            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-        )
-        if overflow > 0:
-            self.problems.append(f"{page.url}: scrolls sideways by {overflow}px at 320px")
-        page.set_viewport_size(size)
-        if name and self.shots:
-            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
-
-    def click(self, name: str, shot: str | None = None) -> None:
-        self.follow(self.page.get_by_role("button", name=name), shot)
-
-    def follow(self, locator, shot: str | None = None) -> None:
-        """Click what leads to another page, and check that page."""
-        with self.page.expect_navigation():
-            locator.click()
-        self.check_page(shot)
+class CodesWalk(Walk):
+    """A walk of the codes flow: the PIN comes from the SMS backend's files."""
 
     def sms_pin(self) -> str:
         run_worker()
         newest = sorted(self.outbox.glob("*-sms*.txt"))[-1].read_text(encoding="utf-8")
         return re.search(r"\b(\d{6})\b", newest).group(1)
-
-    def mail(self, subject_part: str):
-        run_worker()
-        return self.smtp.inbox.latest(subject_part)
 
     def get_codes(self, *, email: str, labels: dict, shots: bool = False) -> list[str]:
         page = self.page
@@ -231,13 +147,13 @@ def open_walk(browser, site, smtp, language, shots=False):
     _world, url, outbox, _slots = site
     context = browser.new_context(locale="de-DE" if language == "de" else "en-GB")
     page = context.new_page()
-    return Walk(page, url, language, outbox, smtp, shots), context
+    return CodesWalk(page, url, language, outbox, smtp, shots), context
 
 
 @pytest.mark.parametrize("language", ["de", "en"])
 def test_R2_R10_whole_flow_book_check_rebook_cancel(browser, site, smtp, language):
     world, _url, _outbox, slots = site
-    shots = language == "de" and os.environ.get("SCREENSHOTS") == "1"
+    shots = screenshots_wanted(language)
     walk, context = open_walk(browser, site, smtp, language, shots)
     labels, page = LABELS[language], walk.page
     try:
@@ -351,7 +267,7 @@ def test_the_accessibility_scan_can_fail(browser, live_server):
             '<html lang="de"><body><main><input type="text">'
             '<p style="color:#ccc;background:#fff">grau</p></main></body></html>'
         )
-        walk = Walk(page, live_server.url, "de", Path("."), None, shots=False)
+        walk = Walk(page, live_server.url, "de", Path(), None, shots=False)
         walk.check_page()
     finally:
         context.close()

@@ -6,8 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from impftermin.codes.forms import BirthDateForm, PostcodeForm
-from impftermin.core.forms import KernForm
+from impftermin.core.forms import GermanDateField, KernForm
 from impftermin.registrations.models import Residence
 
 
@@ -43,44 +42,52 @@ def _vorgangskennung_field() -> forms.CharField:
     )
 
 
-class StartForm(PostcodeForm, BirthDateForm):
-    """Postcode (R12: region and district) and date of birth (eligibility)."""
+class StartForm(KernForm):
+    """Postcode (R12: region and district) and date of birth (eligibility) of the person
+    to be vaccinated; the registration stores both."""
 
-    field_order = ["postcode", "birth_date"]
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["birth_date"].label = _("Geburtsdatum der Person, die geimpft wird")
-        self.fields["birth_date"].help_text = _("Zum Beispiel 31.01.1950.")
-        self.fields["postcode"].label = _("Postleitzahl des Wohnsitzes")
-        self.fields["postcode"].help_text = _(
+    postcode = forms.CharField(
+        label=_("Postleitzahl des Wohnsitzes"),
+        max_length=10,
+        help_text=_(
             "Haupt- oder Nebenwohnsitz in der Region. Die Postleitzahl bestimmt den Kreis und die Impfzentren."
-        )
+        ),
+        error_messages=_required(_("Bitte geben Sie Ihre Postleitzahl an.")),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "postal-code", "inputmode": "numeric", "size": "6"}
+        ),
+    )
+    birth_date = GermanDateField(
+        label=_("Geburtsdatum der Person, die geimpft wird"),
+        help_text=_("Zum Beispiel 31.01.1950."),
+        error_messages=_required(_("Bitte geben Sie das Geburtsdatum an.")),
+        widget=forms.TextInput(attrs={"autocomplete": "bday", "size": "10"}),
+    )
 
 
 class RegistrationForm(KernForm):
     """Everything else the registration needs (R13, R15, R27)."""
 
     first_name = forms.CharField(
-        label=_("Vorname"),
+        label=pgettext_lazy("label", "Vorname"),
         max_length=100,
         error_messages=_required(_("Bitte geben Sie den Vornamen an.")),
         widget=forms.TextInput(attrs={"autocomplete": "given-name"}),
     )
     last_name = forms.CharField(
-        label=_("Nachname"),
+        label=pgettext_lazy("label", "Nachname"),
         max_length=100,
         error_messages=_required(_("Bitte geben Sie den Nachnamen an.")),
         widget=forms.TextInput(attrs={"autocomplete": "family-name"}),
     )
     street = forms.CharField(
-        label=_("Straße und Hausnummer"),
+        label=pgettext_lazy("label", "Straße und Hausnummer"),
         max_length=150,
         error_messages=_required(_("Bitte geben Sie Straße und Hausnummer an.")),
         widget=forms.TextInput(attrs={"autocomplete": "street-address"}),
     )
     city = forms.CharField(
-        label=_("Ort"),
+        label=pgettext_lazy("label", "Ort"),
         max_length=100,
         error_messages=_required(_("Bitte geben Sie den Wohnort an.")),
         widget=forms.TextInput(attrs={"autocomplete": "address-level2"}),
@@ -125,7 +132,7 @@ class RegistrationForm(KernForm):
         widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
     )
     password = forms.CharField(
-        label=_("Passwort"),
+        label=pgettext_lazy("label", "Passwort"),
         max_length=256,
         strip=False,
         help_text=_(
@@ -156,7 +163,7 @@ class RegistrationForm(KernForm):
 class LogInForm(KernForm):
     vorgangskennung = _vorgangskennung_field()
     password = forms.CharField(
-        label=_("Passwort"),
+        label=pgettext_lazy("label", "Passwort"),
         max_length=256,
         strip=False,
         error_messages=_required(_("Bitte geben Sie Ihr Passwort ein.")),

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Q, prefetch_related_objects
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
@@ -389,7 +390,7 @@ def assignments_notify(*, registration_ids: list[int]) -> int:
                 recipient=r.email,
                 language=r.language,
                 pair=by_holder[r.holder],
-                manage=(_manage_text(r), settings.SITE_URL.rstrip("/") + "/"),
+                manage=_manage(r),
                 intro=ASSIGNED_INTRO,
                 calendar_file=False,  # a notification; the documents are behind the log-in
             )
@@ -472,7 +473,7 @@ def registration_pair_cancel(*, registration_id: int) -> Registration:
             recipient=registration.email,
             language=registration.language,
             pair=pair,
-            again=(POOL_AGAIN, settings.SITE_URL.rstrip("/") + "/"),
+            again=(POOL_AGAIN, _manage(registration)[1]),
         )
     return registration
 
@@ -519,25 +520,41 @@ def _book_chosen(
         )
 
 
-def _mail_rebooked(registration: Registration, pair, *, rebooked: bool = True) -> None:
-    """The confirmation of a pair the person chose (R18) or moved (R20)."""
-    if registration.email:
-        messages_send_later(
-            [
-                pair_confirmation(
-                    recipient=registration.email,
-                    language=registration.language,
-                    pair=pair,
-                    manage=(_manage_text(registration), settings.SITE_URL.rstrip("/") + "/"),
-                    rebooked=rebooked,
-                )
-            ]
-        )
-    else:  # R17: by letter
+def _confirm_pair(
+    registration: Registration, pair, *, rebooked: bool, short_notice: bool = False
+) -> None:
+    """Tell the person of a pair they chose (R18), moved (R20) or got at short notice
+    (R25): by e-mail, or else by letter (R17). Called in the booking's transaction."""
+    if not registration.email:
+        reason = LetterReason.REBOOKED if rebooked else LetterReason.ASSIGNED
         letters_issue(
             registration_ids=[registration.pk],
-            reason=LetterReason.REBOOKED if rebooked else LetterReason.ASSIGNED,
+            reason=LetterReason.SHORT_NOTICE if short_notice else reason,
         )
+        return
+    intro = None
+    if short_notice:
+        intro = SHORT_NOTICE_MOVED_INTRO if rebooked else SHORT_NOTICE_INTRO
+    messages_send_later(
+        [
+            pair_confirmation(
+                recipient=registration.email,
+                language=registration.language,
+                pair=pair,
+                manage=_manage(registration),
+                rebooked=rebooked,
+                **({"intro": intro} if intro else {}),
+            )
+        ]
+    )
+
+
+def _manage(registration: Registration) -> tuple:
+    """How the person manages the pair, with the link: the log-in page in their language
+    for online registrations, the start page (hotline, information) for phone ones (R21)."""
+    with translation.override(registration.language):
+        path = reverse("registrations:log_in" if registration.channel == Channel.ONLINE else "home")
+    return _manage_text(registration), settings.SITE_URL.rstrip("/") + path
 
 
 def _manage_text(registration: Registration):
@@ -701,7 +718,7 @@ def _booked_together(
     )
     by_holder = {pair.holder: pair for pair in pairs}
     for person in people:
-        _mail_rebooked(person, by_holder[person.holder], rebooked=person.holder in current)
+        _confirm_pair(person, by_holder[person.holder], rebooked=person.holder in current)
 
 
 COUPLE_PER_PARTNER = Limit("couple-partner", 5, dt.timedelta(minutes=15))
@@ -919,21 +936,7 @@ def _short_notice_booked(
         status=RegistrationStatus.ASSIGNED
     )
     by_holder = {pair.holder: pair for pair in pairs}
-    site = settings.SITE_URL.rstrip("/") + "/"
-    messages_send_later(
-        [
-            pair_confirmation(
-                recipient=person.email,
-                language=person.language,
-                pair=by_holder[person.holder],
-                manage=(_manage_text(person), site),
-                rebooked=person.holder in current,
-                intro=SHORT_NOTICE_MOVED_INTRO if person.holder in current else SHORT_NOTICE_INTRO,
-            )
-            for person in people
-            if person.email
-        ]
-    )
-    without_email = [person.pk for person in people if not person.email]
-    if without_email:
-        letters_issue(registration_ids=without_email, reason=LetterReason.SHORT_NOTICE)
+    for person in people:
+        _confirm_pair(
+            person, by_holder[person.holder], rebooked=person.holder in current, short_notice=True
+        )
