@@ -56,14 +56,14 @@ from impftermin.codes.standby import (
 )
 from impftermin.core.errors import ServiceError
 from impftermin.core.flow import forget, recall, remember
+from impftermin.regions.forms import DistrictForm
 from impftermin.regions.models import BookingMode, District, Region
 from impftermin.regions.selectors import (
     districts_for_postcode,
-    get_region,
     get_region_by_id,
-    postcode_districts,
     region_districts,
 )
+from impftermin.regions.start import district_chosen, postcode_place, region_asked
 from impftermin.vaccines.selectors import vaccine_eligibility
 
 FLOW = "codes_flow"  # region, district, eligible vaccines, the PIN's token
@@ -84,45 +84,29 @@ PIN_GONE = {"pin_unknown", "pin_void", "pin_expired", "pin_used"}
 @require_http_methods(["GET", "POST"])
 def start(request: HttpRequest) -> HttpResponse:
     """Choose the region (from the home page) or just enter the postcode."""
-    region = None
-    slug = request.POST.get("region") or request.GET.get("region")
-    if slug:
-        try:
-            region = get_region(slug=slug)
-        except ServiceError:
-            region = None
+    region = region_asked(request)
     form = forms.PostcodeForm(request.POST or None)
     context = {"form": form, "region": region}
     if request.method == "GET" or not form.is_valid():
         return render(request, "codes/start.html", context)
     postcode = form.cleaned_data["postcode"].strip()
     try:
-        if region is not None:
-            districts = districts_for_postcode(region_id=region.pk, postcode=postcode)
-        else:
-            districts = postcode_districts(postcode=postcode)
+        place = postcode_place(postcode=postcode, region=region)
     except ServiceError as error:
         form.add_service_error(error)
         return render(request, "codes/start.html", context)
-    regions = list({d.region_id: d.region for d in districts}.values())
-    if len(regions) > 1:
+    districts, regions = place.districts, place.regions
+    if place.region is None:
         # A postcode across a region's border: the person says where they live.
         return render(request, "codes/start.html", {**context, "regions": regions})
     region = regions[0]
     context["region"] = region
     if region.booking_mode != BookingMode.CODES:
         return render(request, "codes/other_mode.html", {"region": region})
-    if len(districts) > 1:
-        district_form = forms.DistrictForm(
-            request.POST if "district" in request.POST else None, districts=districts
-        )
-        context["district_form"] = district_form
-        if not district_form.is_bound or not district_form.is_valid():
-            return render(request, "codes/start.html", context)
-        district_id = district_form.cleaned_data["district"]
-    else:
-        district_id = districts[0].pk
-    remember(request, FLOW, {"region": region.pk, "district": district_id, "postcode": postcode})
+    district, context["district_form"] = district_chosen(request, districts)
+    if district is None:
+        return render(request, "codes/start.html", context)
+    remember(request, FLOW, {"region": region.pk, "district": district.pk, "postcode": postcode})
     return redirect("codes:eligibility")
 
 
@@ -262,7 +246,7 @@ def confirm_email(request: HttpRequest, token: str) -> HttpResponse:
 
 def _party_district(
     form: forms.BookingCodesForm, region: Region, request: HttpRequest
-) -> tuple[int | None, forms.DistrictForm | None]:
+) -> tuple[int | None, DistrictForm | None]:
     """The district for the booking from the postcode (R9). A postcode we do not know
     does not reject the booking (R12): the person picks the district instead."""
     try:
@@ -274,14 +258,8 @@ def _party_district(
             form.add_service_error(error)
             return None, None
         districts = region_districts(region_id=region.pk)
-    if len(districts) == 1:
-        return districts[0].pk, None
-    district_form = forms.DistrictForm(
-        request.POST if "district" in request.POST else None, districts=districts
-    )
-    if district_form.is_bound and district_form.is_valid():
-        return district_form.cleaned_data["district"], None
-    return None, district_form
+    district, district_form = district_chosen(request, districts)
+    return (district.pk if district else None), district_form
 
 
 @never_cache

@@ -31,13 +31,13 @@ from impftermin.booking.selectors import (
     rebook_refusal,
 )
 from impftermin.centres.selectors import district_centres, get_vaccine, vaccines_offered
-from impftermin.codes.forms import DistrictForm
 from impftermin.core import identifiers
 from impftermin.core.errors import ServiceError
 from impftermin.core.flow import forget, recall, remember
 from impftermin.core.throttle import client_key
 from impftermin.regions.models import BookingMode
-from impftermin.regions.selectors import districts_for_postcode, get_region, postcode_districts
+from impftermin.regions.selectors import districts_for_postcode
+from impftermin.regions.start import district_chosen, postcode_place, region_asked
 from impftermin.registrations import forms
 from impftermin.registrations.accounts import (
     password_reset_registration,
@@ -73,40 +73,26 @@ DAY_PARAM = "tag"
 def start(request: HttpRequest) -> HttpResponse:
     """Postcode (region and district, R12) and date of birth (eligibility) first: they
     decide which centres and vaccines the form offers."""
-    region = None
-    slug = request.POST.get("region") or request.GET.get("region")
-    if slug:
-        try:
-            region = get_region(slug=slug)
-        except ServiceError:
-            region = None
+    region = region_asked(request)
     form = forms.StartForm(request.POST or None)
     context = {"form": form, "region": region}
     if request.method == "GET" or not form.is_valid():
         return render(request, "registrations/start.html", context)
     postcode = form.cleaned_data["postcode"].strip()
     try:
-        if region is not None:
-            districts = districts_for_postcode(region_id=region.pk, postcode=postcode)
-        else:
-            districts = postcode_districts(postcode=postcode)
+        place = postcode_place(postcode=postcode, region=region)
     except ServiceError as error:
         form.add_service_error(error)
         return render(request, "registrations/start.html", context)
-    regions = list({d.region_id: d.region for d in districts}.values())
-    if len(regions) > 1:
+    districts, regions = place.districts, place.regions
+    if place.region is None:
         return render(request, "registrations/start.html", {**context, "regions": regions})
     region = context["region"] = regions[0]
     if region.booking_mode != BookingMode.ASSIGNMENT:
         return render(request, "registrations/other_mode.html", {"region": region})
-    district_id = districts[0].pk
-    if len(districts) > 1:
-        district_form = _district_form(request, districts)
-        context["district_form"] = district_form
-        if not district_form.is_bound or not district_form.is_valid():
-            return render(request, "registrations/start.html", context)
-        district_id = district_form.cleaned_data["district"]
-    district = next(d for d in districts if d.pk == district_id)
+    district, context["district_form"] = district_chosen(request, districts)
+    if district is None:
+        return render(request, "registrations/start.html", context)
     birth_date = form.cleaned_data["birth_date"]
     try:
         eligibility = vaccine_eligibility(district=district, birth_date=birth_date)
@@ -127,10 +113,6 @@ def start(request: HttpRequest) -> HttpResponse:
         },
     )
     return redirect("registrations:details")
-
-
-def _district_form(request: HttpRequest, districts) -> DistrictForm:
-    return DistrictForm(request.POST if "district" in request.POST else None, districts=districts)
 
 
 def _flow(request: HttpRequest) -> dict | None:
