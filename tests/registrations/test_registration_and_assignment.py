@@ -390,3 +390,20 @@ def test_R23_delete_cancels_erases_and_never_assigns_again(pool, assigned):
         registration_delete(registration_id=registration.pk)
     # the person may register anew
     assert register(pool).status == RegistrationStatus.WAITING
+
+
+def test_R22_a_pair_cancelled_in_the_back_office_puts_the_registration_back_in_the_pool(pool):
+    from impftermin.booking.services import pair_cancel
+
+    make_slot(pool.centre, pool.biontech, at(5), capacity=1)
+    make_slot(pool.centre, pool.biontech, at(27), capacity=1, released=False)
+    registration = register(pool)
+    assert registrations_assign() == 1
+    pair = AppointmentPair.objects.get(holder=registration.holder)
+    pair_cancel(pair_id=pair.pk, holder=registration.holder)  # as the admin's action does
+    other = register(pool, first_name="Max", birth_date=dt.date(1948, 11, 2))
+    assert registrations_assign() == 1  # one seat: the older registration gets it again
+    registration.refresh_from_db()
+    other.refresh_from_db()
+    assert registration.status == RegistrationStatus.ASSIGNED
+    assert other.status == RegistrationStatus.WAITING

@@ -13,14 +13,15 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import Q, prefetch_related_objects
+from django.db.models import CharField, Exists, OuterRef, Q, Value, prefetch_related_objects
+from django.db.models.functions import Cast, Concat
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
 from impftermin.booking.messages import pair_confirmation, send_pair_cancellation
-from impftermin.booking.models import AppointmentPair, Channel
+from impftermin.booking.models import AppointmentPair, Channel, PairStatus
 from impftermin.booking.selectors import (
     booked_appointments,
     day_start,
@@ -283,6 +284,7 @@ def registrations_assign(*, region_id: int | None = None, batch_size: int = ASSI
 
 
 def _assign_region(region: Region, batch_size: int) -> int:
+    _pool_again_without_pair(region)
     assigned = 0
     unlucky: set[int] = set()  # found no pair in this run: not tried again until the next
     full = Q(pk__in=[])  # centres and vaccines with nothing left in this run
@@ -316,6 +318,23 @@ def _assign_region(region: Region, batch_size: int) -> int:
         for centre, vaccine in tried - served - exhausted:
             exhausted.add((centre, vaccine))
             full |= Q(centre_id=centre, vaccine_id=vaccine)
+
+
+def _pool_again_without_pair(region: Region) -> int:
+    """Assigned registrations whose pair was cancelled elsewhere (an operator in the
+    back office, the centre) go back into the pool instead of waiting for nothing (R22).
+    Their rows are locked and skipped when busy, as the assignment does."""
+    holder = Concat(Value("reg:"), Cast(OuterRef("pk"), CharField()))
+    with transaction.atomic():
+        ids = list(
+            Registration.objects.select_for_update(skip_locked=True)
+            .filter(region=region, status=RegistrationStatus.ASSIGNED)
+            .exclude(
+                Exists(AppointmentPair.objects.filter(holder=holder, status=PairStatus.BOOKED))
+            )
+            .values_list("pk", flat=True)
+        )
+        return Registration.objects.filter(pk__in=ids).update(status=RegistrationStatus.WAITING)
 
 
 def _assignment_requests(
