@@ -212,6 +212,9 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Impftermin <noreply@i
 
 # The address people reach the site at, for links in e-mails.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
+# How many reverse proxies of ours stand in front of the app: the client's address for
+# per-client limits is then read from X-Forwarded-For (core/throttle.py).
+TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
 
 # SMS: a console-and-file backend for development, an HTTP gateway in production.
 SMS_BACKEND = os.environ.get(

@@ -4,16 +4,30 @@ cancel back into the pool, delete. The services behind them have their own tests
 
 import datetime as dt
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from django.db import connection
+from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
-from impftermin.booking.models import AppointmentPair, PairStatus
+from impftermin.booking.models import AppointmentPair, AppointmentStatus, PairStatus
 from impftermin.core import identifiers
+from impftermin.core.errors import ServiceError
+from impftermin.core.models import AttemptCounter
+from impftermin.core.throttle import attempts_expired_delete, client_key
 from impftermin.notifications.models import OutboundMessage
+from impftermin.regions.models import BookingMode
+from impftermin.registrations.accounts import registration_log_in
 from impftermin.registrations.models import Registration, RegistrationStatus
-from impftermin.registrations.services import registrations_assign
-from tests.factories import at, make_slot
+from impftermin.registrations.services import (
+    registration_book,
+    registration_pair_cancel,
+    registrations_assign,
+    registrations_couple,
+)
+from tests.factories import at, make_centre, make_slot
 from tests.registrations.helpers import PASSWORD, register
 
 pytestmark = pytest.mark.django_db
@@ -122,7 +136,6 @@ def test_a_name_with_markup_is_kept_as_text_and_shown_escaped(client, pool):
 
 
 def test_R12_a_postcode_of_a_codes_region_points_to_booking_with_codes(client, pool, world):
-    from impftermin.regions.models import BookingMode
 
     pool.region.booking_mode = BookingMode.CODES
     pool.region.save()
@@ -229,7 +242,6 @@ def reset_link(registration) -> str:
 
 
 def test_R16_password_reset_by_email_link_ends_other_sessions(client, pool, django_user_model):
-    from django.test import Client
 
     registration = register(pool)
     other_browser = Client()
@@ -407,7 +419,6 @@ def test_R27_a_recovered_person_chooses_one_appointment(client, pool):
 
 
 def test_R19_a_couple_chooses_pairs_side_by_side(client, pool):
-    from impftermin.registrations.services import registrations_couple
 
     erika = register(pool)
     max_ = register(pool, first_name="Max", birth_date=dt.date(1948, 11, 2), email="")
@@ -441,3 +452,107 @@ def test_R25_short_notice_from_the_account(client, pool):
     assert "sofort=1" in response["Location"]
     registration.refresh_from_db()
     assert registration.status == RegistrationStatus.ASSIGNED
+
+
+# --- what the review found -------------------------------------------------------------------
+
+
+def test_R22_after_the_first_dose_the_pair_is_not_cancelled_into_a_new_first_dose(client, pool):
+
+    registration = assigned(pool)
+    pair = AppointmentPair.objects.get(holder=registration.holder)
+    pair.appointments.filter(dose=1).update(status=AppointmentStatus.VACCINATED)
+    log_in(client, registration)
+    assert reverse("registrations:cancel") not in client.get(ACCOUNT).content.decode()
+    assert client.get(reverse("registrations:cancel"))["Location"] == ACCOUNT
+    with pytest.raises(ServiceError) as error:
+        registration_pair_cancel(registration_id=registration.pk)
+    assert error.value.code == "pair_in_progress"
+    registration.refresh_from_db()
+    assert registration.status == RegistrationStatus.ASSIGNED
+    assert AppointmentPair.objects.get(pk=pair.pk).status == PairStatus.BOOKED
+
+
+def test_R16_a_reset_link_survives_the_assignment(client, pool):
+    make_slot(pool.centre, pool.biontech, at(5))
+    make_slot(pool.centre, pool.biontech, at(27), released=False)
+    registration = register(pool)
+    client.post(
+        FORGOTTEN, {"vorgangskennung": registration.vorgangskennung, "email": "erika@example.org"}
+    )
+    link = "/" + reset_link(registration)
+    assert registrations_assign() == 1
+    assert client.get(link).status_code == 200
+
+
+def test_R18_a_pair_at_another_centre_of_the_district_moves_the_registration_there(pool):
+
+    other = make_centre(pool.district, name="Impfzentrum Süd")
+    first = make_slot(other, pool.biontech, at(5))
+    make_slot(other, pool.biontech, at(27), released=False)
+    registration = register(pool)
+    assert registration_book(registration_id=registration.pk, first_slot_id=first.pk).booked
+    registration.refresh_from_db()
+    assert registration.centre_id == other.pk  # where the pair is, and where Sofort looks
+
+
+def test_R13_registrations_from_one_client_are_throttled(client, pool):
+    for number in range(10):
+        start(client, pool)
+        weak = "12345678" if number else PASSWORD  # refused by the service, after counting
+        response = client.post(DETAILS, details(pool, password=weak, password_again=weak))
+    start(client, pool)
+    response = client.post(DETAILS, details(pool, first_name="Max"))
+    assert response.status_code == 429 and response["Retry-After"]
+    assert Registration.objects.count() == 1  # the first one
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.postgres
+def test_R16_parallel_wrong_passwords_cannot_outrun_the_throttle(pool):
+
+    registration = register(pool)
+
+    def guess(number: int) -> str:
+        try:
+            registration_log_in(
+                vorgangskennung=registration.vorgangskennung,
+                password=f"guess-{number}",
+                client=f"10.0.0.{number}",
+            )
+        except ServiceError as error:
+            return error.code
+        finally:
+            connection.close()
+        return "logged_in"
+
+    with ThreadPoolExecutor(max_workers=10) as pool_of_threads:
+        codes = list(pool_of_threads.map(guess, range(20)))
+    assert codes.count("login_failed") == 5  # the password was checked five times, no more
+    assert codes.count("throttled") == 15
+
+
+@pytest.mark.parametrize(
+    ("proxies", "remote", "forwarded", "client"),
+    [
+        (0, "192.0.2.7", "203.0.113.9", "192.0.2.7"),  # no proxy: the header is the client's
+        (1, "10.0.0.1", "198.51.100.1, 203.0.113.9", "203.0.113.9"),  # what our proxy saw
+        (1, "10.0.0.1", "", "10.0.0.1"),
+        (0, "2001:db8:1:2:3:4:5:6", "", "2001:db8:1:2::/64"),  # a household's network
+        (0, "not an address", "", "unknown"),
+    ],
+)
+def test_client_key_trusts_only_our_own_proxies(settings, rf, proxies, remote, forwarded, client):
+
+    settings.TRUSTED_PROXIES = proxies
+    request = rf.get("/", REMOTE_ADDR=remote, HTTP_X_FORWARDED_FOR=forwarded)
+    assert client_key(request) == client
+
+
+def test_expired_attempt_counters_are_deleted(client, pool):
+
+    registration = register(pool)
+    log_in(client, registration, password="wrong-password-1")
+    assert AttemptCounter.objects.count() == 2
+    AttemptCounter.objects.update(window_ends=timezone.now() - dt.timedelta(seconds=1))
+    assert attempts_expired_delete() == 2 and not AttemptCounter.objects.exists()

@@ -468,3 +468,16 @@ def test_R23_no_document_for_a_deleted_registration(pool, slots):
     with pytest.raises(ServiceError) as error:
         appointment_document(registration)
     assert error.value.code == "no_booking"
+
+
+def test_print_batch_pdfs_are_erased_after_their_retention(pool, slots, admin_client):
+    from impftermin.registrations.letters import PRINT_BATCH_KEEP, print_batches_expire
+
+    assign(phone_registration(pool))
+    batch = print_batch_make()
+    assert print_batches_expire(today=batch.day + PRINT_BATCH_KEEP) == 0  # still kept
+    assert print_batches_expire(today=batch.day + PRINT_BATCH_KEEP + dt.timedelta(days=1)) == 1
+    batch.refresh_from_db()
+    assert bytes(batch.pdf) == b"" and batch.letter_count == 1
+    response = admin_client.get(f"/admin/registrations/printbatch/{batch.pk}/pdf/")
+    assert response.status_code == 404

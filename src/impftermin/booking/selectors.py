@@ -318,11 +318,9 @@ def booked_appointments(pair: AppointmentPair) -> list[Appointment]:
     return pair_appointments(pair, AppointmentStatus.BOOKED)
 
 
-def rebook_refusal(
-    *, pair: AppointmentPair, appointments: list[Appointment], now: dt.datetime
-) -> ServiceError | None:
-    """Why this pair cannot be moved now, or None: the engine raises it, pages show it
-    instead of offering the button."""
+def in_progress_refusal(appointments: list[Appointment]) -> ServiceError | None:
+    """A pair whose first dose is checked in or given is moved or cancelled only at the
+    centre: its second appointment belongs to a vaccination under way."""
     if any(
         a.status in (AppointmentStatus.CHECKED_IN, AppointmentStatus.VACCINATED)
         for a in appointments
@@ -332,6 +330,17 @@ def rebook_refusal(
             _("Nach der ersten Impfung wird der Zweittermin im Impfzentrum geändert."),
             field="pair",
         )
+    return None
+
+
+def rebook_refusal(
+    *, pair: AppointmentPair, appointments: list[Appointment], now: dt.datetime
+) -> ServiceError | None:
+    """Why this pair cannot be moved now, or None: the engine raises it, pages show it
+    instead of offering the button."""
+    in_progress = in_progress_refusal(appointments)
+    if in_progress is not None:
+        return in_progress
     upcoming = [
         a.slot.start
         for a in appointments

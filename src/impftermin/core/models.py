@@ -24,9 +24,9 @@ class ScheduledRun(models.Model):
 
 
 class AttemptCounter(models.Model):
-    """Failed attempts against one key (a keyed hash of a Vorgangskennung, an IP address,
+    """Attempts against one key (a keyed hash of a Vorgangskennung, an IP address,
     …) in a fixed window: log-in throttling that holds across processes and survives a
-    cache outage. Rows of past windows are reused, never piled up."""
+    cache outage. A row is reused when its key is tried again; a daily job drops the rest."""
 
     key = models.CharField(max_length=64, unique=True)
     count = models.PositiveIntegerField(default=0)

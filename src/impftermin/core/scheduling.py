@@ -41,6 +41,8 @@ class IntervalJob:
 
 
 SCHEDULE = [
+    # Attempt counters of ended windows (log-in throttling) are dropped.
+    DailyJob("attempt_counters", "impftermin.core.tasks.delete_expired_attempts", dt.time(23, 30)),
     # Slots exist well beyond the release window, for second doses (before the release).
     DailyJob("top_up_slots", "impftermin.booking.tasks.top_up_slots", dt.time(4, 30)),
     # R12: the rolling release opens the next day of slots every morning.

@@ -1,18 +1,25 @@
-"""Failed-attempt throttling for guessable secrets (log-in passwords, reset requests):
-after `limit` failures of a key within its window, the key is refused until the window
-ends. Counters live in the database, so they hold across processes and whatever happens
-to the cache, and the key is a keyed hash, so the table holds no identifier in clear."""
+"""Attempt throttling for guessable secrets (log-in passwords, reset requests, a partner's
+date of birth): every attempt is counted against its keys first, and once a key has had
+`attempts` within its window, further attempts are refused until the window ends; a
+success gives the attempt back. Counting before checking means parallel requests cannot
+slip past the limit. Counters live in the database, so they hold across processes and
+whatever happens to the cache, and a key is a keyed hash, so the table holds no
+identifier in clear."""
 
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import math
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.conf import settings
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
+from impftermin.core.errors import ServiceError
 from impftermin.core.identifiers import keyed_hash
 from impftermin.core.models import AttemptCounter
 
@@ -28,32 +35,46 @@ def _key(limit: Limit, value: str) -> str:
     return keyed_hash(f"throttle:{limit.purpose}", value)
 
 
-def attempts_blocked(checks: list[tuple[Limit, str]]) -> int:
-    """Seconds until every key of `checks` may be tried again; 0 when none is blocked."""
+def attempt_take(checks: list[tuple[Limit, str]]) -> None:
+    """Count one attempt against each key (a key whose window has ended starts anew) and
+    raise ServiceError `throttled` when any key is over its limit. Its own transaction:
+    the attempt counts even when the caller's work rolls back. The row lock of each
+    counter orders parallel attempts, so each sees the count including its own."""
     now = timezone.now()
-    keys = {_key(limit, value): limit for limit, value in checks}
-    waits = [
-        (row.window_ends - now).total_seconds()
-        for row in AttemptCounter.objects.filter(key__in=keys, window_ends__gt=now)
-        if row.count >= keys[row.key].attempts
-    ]
-    return math.ceil(max(waits, default=0))
-
-
-def attempt_failed(checks: list[tuple[Limit, str]]) -> None:
-    """Count one failure against each key; a key whose window has ended starts anew.
-    Its own transaction: the failure counts even when the caller's work rolls back."""
-    now = timezone.now()
+    waits = []
     with transaction.atomic():
-        for limit, value in checks:
+        for limit, value in sorted(checks, key=lambda check: _key(*check)):
             key = _key(limit, value)
-            counted = AttemptCounter.objects.filter(key=key, window_ends__gt=now).update(
-                count=F("count") + 1
-            )
-            if not counted:
-                AttemptCounter.objects.update_or_create(
-                    key=key, defaults={"count": 1, "window_ends": now + limit.window}
-                )
+            _count_one(key, limit, now)
+            row = AttemptCounter.objects.get(key=key)
+            if row.count > limit.attempts:
+                waits.append((row.window_ends - now).total_seconds())
+    if waits:
+        raise throttled(math.ceil(max(waits)))
+
+
+def _count_one(key: str, limit: Limit, now: dt.datetime) -> None:
+    counted = AttemptCounter.objects.filter(key=key, window_ends__gt=now).update(
+        count=F("count") + 1
+    )
+    if counted:
+        return
+    try:  # the key's first attempt: a parallel first attempt makes this insert fail
+        with transaction.atomic():
+            AttemptCounter.objects.create(key=key, count=1, window_ends=now + limit.window)
+        return
+    except IntegrityError:
+        pass
+    # The row exists: a parallel attempt made it, or its window ended (then it starts anew).
+    AttemptCounter.objects.filter(key=key, window_ends__lte=now).update(
+        count=0, window_ends=now + limit.window
+    )
+    AttemptCounter.objects.filter(key=key).update(count=F("count") + 1)
+
+
+def attempt_give_back(limit: Limit, value: str) -> None:
+    """A success: its attempt does not count against the key."""
+    AttemptCounter.objects.filter(key=_key(limit, value), count__gt=0).update(count=F("count") - 1)
 
 
 def attempts_clear(limit: Limit, value: str) -> None:
@@ -62,12 +83,41 @@ def attempts_clear(limit: Limit, value: str) -> None:
 
 
 def attempts_expired_delete() -> int:
-    """Counters of ended windows tell nothing any more."""
-    deleted, _ = AttemptCounter.objects.filter(window_ends__lte=timezone.now()).delete()
+    """Counters of ended windows tell nothing any more (the daily clean-up)."""
+    deleted, _count = AttemptCounter.objects.filter(window_ends__lte=timezone.now()).delete()
     return deleted
 
 
+def throttled(seconds: int) -> ServiceError:
+    return ServiceError(
+        "throttled",
+        _(
+            "Zu viele Versuche. Bitte warten Sie %(minutes)s Minuten und versuchen Sie es dann erneut."
+        ),
+        minutes=max(1, (seconds + 59) // 60),
+        retry_after=seconds,
+    )
+
+
 def client_key(request) -> str:
-    """Who is trying, for per-client limits: the address the request came from (the
-    reverse proxy in front sets REMOTE_ADDR; we do not trust forwarded headers)."""
-    return str(request.META.get("REMOTE_ADDR") or "unknown")
+    """Who is trying, for per-client limits: the client's address. Behind
+    TRUSTED_PROXIES reverse proxies, it is that many entries from the right of
+    X-Forwarded-For (what our own proxies appended; anything further left is the client's
+    to invent). IPv6 clients count by their /64 network, which one household holds."""
+    address = str(request.META.get("REMOTE_ADDR") or "")
+    proxies = settings.TRUSTED_PROXIES
+    if proxies:
+        forwarded = [
+            part.strip()
+            for part in str(request.META.get("HTTP_X_FORWARDED_FOR", "")).split(",")
+            if part.strip()
+        ]
+        if len(forwarded) >= proxies:
+            address = forwarded[-proxies]
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return "unknown"
+    if ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)

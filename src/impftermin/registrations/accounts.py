@@ -21,7 +21,7 @@ from impftermin.booking.models import Channel
 from impftermin.core import identifiers
 from impftermin.core.errors import ServiceError
 from impftermin.core.passwords import password_hash
-from impftermin.core.throttle import Limit, attempt_failed, attempts_blocked, attempts_clear
+from impftermin.core.throttle import Limit, attempt_give_back, attempt_take, attempts_clear
 from impftermin.notifications.services import Message, messages_send_later
 from impftermin.registrations.models import Registration, RegistrationStatus
 from impftermin.registrations.services import normalise_vorgangskennung
@@ -42,29 +42,16 @@ LOGIN_FAILED = _(
 _DUMMY_HASH = make_password("not the password of anyone")
 
 
-def _throttled(seconds: int) -> ServiceError:
-    minutes = max(1, (seconds + 59) // 60)
-    return ServiceError(
-        "throttled",
-        _(
-            "Zu viele Versuche. Bitte warten Sie %(minutes)s Minuten und versuchen Sie es dann erneut."
-        ),
-        minutes=minutes,
-    )
-
-
 def registration_log_in(*, vorgangskennung: object, password: object, client: str) -> Registration:
     """The registration whose Vorgangskennung and password these are (R16). `client` names
     the caller for throttling (the IP address). Phone registrations have no password and
-    cannot log in (R21); held (R14) and deleted registrations cannot either."""
+    cannot log in (R21), deleted ones cannot either; a registration held for review (R14)
+    can, and its account says so."""
     try:
         value = normalise_vorgangskennung(vorgangskennung)
     except ServiceError:
         value = str(vorgangskennung)[:40]
-    checks = [(LOGIN_PER_VORGANGSKENNUNG, value), (LOGIN_PER_CLIENT, client)]
-    wait = attempts_blocked(checks)
-    if wait:
-        raise _throttled(wait)
+    attempt_take([(LOGIN_PER_VORGANGSKENNUNG, value), (LOGIN_PER_CLIENT, client)])
     registration = (
         Registration.objects.filter(vorgangskennung=value, channel=Channel.ONLINE)
         .exclude(status=RegistrationStatus.DELETED)
@@ -74,9 +61,9 @@ def registration_log_in(*, vorgangskennung: object, password: object, client: st
     given = password if isinstance(password, str) else ""
     matches = check_password(given, registration.password if registration else _DUMMY_HASH)
     if registration is None or not matches:
-        attempt_failed(checks)
         raise ServiceError("login_failed", LOGIN_FAILED, field="vorgangskennung")
     attempts_clear(LOGIN_PER_VORGANGSKENNUNG, value)
+    attempt_give_back(LOGIN_PER_CLIENT, client)
     return registration
 
 
@@ -100,7 +87,8 @@ class _ResetTokens(PasswordResetTokenGenerator):
     key_salt = "impftermin.registrations.password-reset"
 
     def _make_hash_value(self, registration, timestamp):
-        return f"{registration.pk}{registration.password}{timestamp}{registration.status}"
+        # The password makes a link single-use; deleted registrations are never looked up.
+        return f"{registration.pk}{registration.password}{timestamp}"
 
 
 reset_tokens = _ResetTokens()
@@ -121,11 +109,8 @@ def password_reset_request(*, vorgangskennung: object, email: object, client: st
         value = normalise_vorgangskennung(vorgangskennung)
     except ServiceError:
         value = str(vorgangskennung)[:40]
-    checks = [(RESET_PER_VORGANGSKENNUNG, value), (RESET_PER_CLIENT, client)]
-    wait = attempts_blocked(checks)
-    if wait:
-        raise _throttled(wait)
-    attempt_failed(checks)  # every request counts: each may send a mail
+    # Every request counts, successful or not: each may send a mail.
+    attempt_take([(RESET_PER_VORGANGSKENNUNG, value), (RESET_PER_CLIENT, client)])
     if not isinstance(email, str) or not email.strip():
         return
     registration = (

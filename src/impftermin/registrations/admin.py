@@ -106,6 +106,8 @@ class PrintBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("PDF"))
     def download(self, obj: PrintBatch) -> str:
+        if not obj.pdf:
+            return _("gelöscht")
         url = reverse(f"{self.admin_site.name}:registrations_printbatch_pdf", args=[obj.pk])
         return format_html('<a href="{}">{}</a>', url, _("herunterladen"))
 
@@ -118,6 +120,8 @@ class PrintBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             batch = print_batch_downloaded(batch_id=object_id)
         except ServiceError:
             raise Http404 from None
+        if not batch.pdf:
+            raise Http404  # erased after its retention period
         response = HttpResponse(bytes(batch.pdf), content_type="application/pdf")
         response["Content-Disposition"] = (
             f'attachment; filename="briefe-{batch.day.isoformat()}.pdf"'

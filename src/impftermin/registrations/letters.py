@@ -245,6 +245,19 @@ def print_batch_make(*, day: dt.date | None = None) -> PrintBatch | None:
     return batch
 
 
+# Printed and posted within days; after that the PDF, full of names and addresses, goes
+# (the row keeps day and count for the statistics).
+PRINT_BATCH_KEEP = dt.timedelta(days=14)
+
+
+def print_batches_expire(*, today: dt.date | None = None) -> int:
+    """Erase the PDFs of batches older than PRINT_BATCH_KEEP; returns how many."""
+    today = local_today() if today is None else as_date(today, field="today")
+    return (
+        PrintBatch.objects.filter(day__lt=today - PRINT_BATCH_KEEP).exclude(pdf=b"").update(pdf=b"")
+    )
+
+
 @transaction.atomic
 def print_batch_downloaded(*, batch_id: int) -> PrintBatch:
     """An operator downloads a print batch: the time is recorded (the last download)."""

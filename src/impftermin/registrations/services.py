@@ -26,6 +26,7 @@ from impftermin.booking.selectors import (
     booked_appointments,
     day_start,
     first_dose_candidates,
+    in_progress_refusal,
     live_pair_for,
     live_pairs_for,
     local_today,
@@ -47,7 +48,7 @@ from impftermin.core.contact import normalise_mobile
 from impftermin.core.errors import ServiceError
 from impftermin.core.identifiers import keyed_hash
 from impftermin.core.passwords import password_hash
-from impftermin.core.throttle import Limit, attempt_failed, attempts_blocked, attempts_clear
+from impftermin.core.throttle import Limit, attempt_give_back, attempt_take
 from impftermin.core.validation import as_id
 from impftermin.notifications.services import Message, messages_send_later
 from impftermin.regions.models import BookingMode, Region
@@ -106,6 +107,9 @@ def _identity_key(first_name: str, last_name: str, birth_date: dt.date) -> str:
     )
 
 
+REGISTRATIONS_PER_CLIENT = Limit("registration-client", 10, dt.timedelta(hours=1))
+
+
 def registration_create(
     *,
     region_id: int,
@@ -125,15 +129,21 @@ def registration_create(
     password: str | None = None,
     channel: str = Channel.ONLINE,
     language: str = "de",
+    client: str | None = None,
 ) -> Registration:
     """Register a person (R13, R15): online with a password (Argon2), by phone without
     (R21). The same person twice is refused; the population register decides whether the
-    registration waits for an appointment or is held for an operator's review (R14)."""
+    registration waits for an appointment or is held for an operator's review (R14).
+    `client` (online: the IP address) limits how many registrations one client tries an
+    hour: each is a question to the register."""
     region = get_region_in_mode(
         region_id=region_id,
         mode=BookingMode.ASSIGNMENT,
         refusal=_("In dieser Region gibt es keine Registrierung."),
     )
+    if client is not None:
+        # Each attempt asks the population register about a person: not without limit.
+        attempt_take([(REGISTRATIONS_PER_CLIENT, client)])
     if channel not in (Channel.ONLINE, Channel.PHONE):
         raise ServiceError("channel_invalid", _("Unbekannter Buchungsweg."), field="channel")
     first_name = _text(first_name, "first_name", _("Ihren Vornamen"), 100)
@@ -426,24 +436,6 @@ UNKNOWN_REGISTRATION = _("Diese Registrierung gibt es nicht.")
 NO_PAIR = _("Für diese Registrierung ist kein Termin gebucht.")
 
 
-def _locked_registration(registration_id: object) -> Registration:
-    pk = as_id(
-        registration_id,
-        code="unknown_registration",
-        message=UNKNOWN_REGISTRATION,
-        field="registration",
-    )
-    registration = (
-        Registration.objects.select_for_update()
-        .exclude(status=RegistrationStatus.DELETED)
-        .filter(pk=pk)
-        .first()
-    )
-    if registration is None:
-        raise ServiceError("unknown_registration", UNKNOWN_REGISTRATION, field="registration")
-    return registration
-
-
 def _live_pair(registration: Registration):
     pair = live_pair_for(holder=registration.holder)
     if pair is None:
@@ -482,7 +474,12 @@ def registration_pair_cancel(*, registration_id: int) -> Registration:
     pair is cancelled (appointments are personal, R24) and the couple is dissolved: the
     partner keeps their pair, and this person is assigned alone."""
     registration, partner = _locked_couple(registration_id)
-    pair = pair_cancel(pair_id=_live_pair(registration).pk, holder=registration.holder)
+    pair = _live_pair(registration)
+    # After the first dose, a new pair from the pool would be a second first dose.
+    refusal = in_progress_refusal(list(pair.appointments.all()))
+    if refusal is not None:
+        raise refusal
+    pair = pair_cancel(pair_id=pair.pk, holder=registration.holder)
     if partner is not None:
         _uncouple(registration, partner)
     registration.status = RegistrationStatus.WAITING
@@ -728,16 +725,26 @@ def _book_earliest(
 
 
 def _booked_together(
-    people: list[Registration], current: dict[str, AppointmentPair], pairs: list
+    people: list[Registration],
+    current: dict[str, AppointmentPair],
+    pairs: list,
+    *,
+    short_notice: bool = False,
 ) -> None:
-    """In the booking's transaction: all of them assigned, each told by e-mail or letter
-    (R17) that their pair is new or moved."""
+    """In the booking's transaction: all of them assigned, at the centre of their new
+    pairs (a person may pick another centre of the district), each told by e-mail or
+    letter (R17) that their pair is new or moved."""
     Registration.objects.filter(pk__in=[p.pk for p in people]).update(
-        status=RegistrationStatus.ASSIGNED
+        status=RegistrationStatus.ASSIGNED, centre_id=pairs[0].centre_id
     )
     by_holder = {pair.holder: pair for pair in pairs}
     for person in people:
-        _confirm_pair(person, by_holder[person.holder], rebooked=person.holder in current)
+        _confirm_pair(
+            person,
+            by_holder[person.holder],
+            rebooked=person.holder in current,
+            short_notice=short_notice,
+        )
 
 
 COUPLE_PER_PARTNER = Limit("couple-partner", 5, dt.timedelta(minutes=15))
@@ -756,9 +763,6 @@ COUPLE_MISMATCH = _(
 )
 NO_ADJACENT_SLOTS = _(
     "Zurzeit sind keine zwei Termine nebeneinander frei. Es bleibt alles, wie es war: Ihre gebuchten Termine gelten weiter. Versuchen Sie es später noch einmal."
-)
-TOO_MANY_ATTEMPTS = _(
-    "Zu viele Versuche. Bitte warten Sie %(minutes)s Minuten und versuchen Sie es dann erneut."
 )
 
 
@@ -797,9 +801,7 @@ def registrations_couple(
         )
     # Counted outside the transaction below: a failure counts even though nothing changes.
     checks = [(COUPLE_PER_PARTNER, vorgangskennung), (COUPLE_PER_REGISTRATION, str(pk))]
-    wait = attempts_blocked(checks)
-    if wait:
-        raise ServiceError("throttled", TOO_MANY_ATTEMPTS, minutes=max(1, (wait + 59) // 60))
+    attempt_take(checks)
     partner_pk = (
         Registration.objects.filter(vorgangskennung=vorgangskennung, birth_date=partner_birth_date)
         .exclude(status=RegistrationStatus.DELETED)
@@ -807,9 +809,9 @@ def registrations_couple(
         .first()
     )
     if partner_pk is None:
-        attempt_failed(checks)
         raise ServiceError("partner_not_found", PARTNER_NOT_FOUND, field="partner_vorgangskennung")
-    attempts_clear(COUPLE_PER_PARTNER, vorgangskennung)
+    for limit, value in checks:
+        attempt_give_back(limit, value)
     if partner_pk == pk:
         raise ServiceError(
             "couple_with_self",
@@ -935,7 +937,9 @@ def registration_short_notice(*, registration_id: int) -> AppointmentPair:
             start_after=now + BOOKING_LEAD,
             until=until - dt.timedelta(microseconds=1),  # before midnight, before the pair
             channel=Channel.ONLINE,
-            on_booked=lambda pairs, _replaced: _short_notice_booked(people, current, pairs),
+            on_booked=lambda pairs, _replaced: _booked_together(
+                people, current, pairs, short_notice=True
+            ),
         )
         if booked is not None:
             return booked.pairs[0]
@@ -945,17 +949,3 @@ def registration_short_notice(*, registration_id: int) -> AppointmentPair:
         field="registration",
         days=region.short_notice_days,
     )
-
-
-def _short_notice_booked(
-    people: list[Registration], current: dict[str, AppointmentPair], pairs: list
-) -> None:
-    """In the booking's transaction: assigned, and told by e-mail or else by letter (R17)."""
-    Registration.objects.filter(pk__in=[p.pk for p in people]).update(
-        status=RegistrationStatus.ASSIGNED
-    )
-    by_holder = {pair.holder: pair for pair in pairs}
-    for person in people:
-        _confirm_pair(
-            person, by_holder[person.holder], rebooked=person.holder in current, short_notice=True
-        )

@@ -21,9 +21,10 @@ def notify_assignments(registration_ids: list[int]) -> int:
 
 @task()
 def print_letters() -> int:
-    """The daily print batch of the letters to people without e-mail (R17); returns how
-    many letters it holds."""
-    from impftermin.registrations.letters import print_batch_make
+    """The daily print batch of the letters to people without e-mail (R17), and the PDFs
+    of old batches erased; returns how many letters the new batch holds."""
+    from impftermin.registrations.letters import print_batch_make, print_batches_expire
 
     batch = print_batch_make()
+    print_batches_expire()
     return batch.letter_count if batch else 0

@@ -26,6 +26,7 @@ from impftermin.booking.messages import WHAT_TO_BRING
 from impftermin.booking.selectors import (
     booked_appointments,
     free_days,
+    in_progress_refusal,
     live_pair_for,
     pair_options,
     rebook_refusal,
@@ -116,7 +117,7 @@ def start(request: HttpRequest) -> HttpResponse:
 
 
 def _flow(request: HttpRequest) -> dict | None:
-    flow = recall(request, FLOW)
+    flow = dict(recall(request, FLOW) or {})  # a copy: the session keeps what it stored
     try:
         flow["birth_date"] = dt.date.fromisoformat(flow["birth_date"])
         districts = districts_for_postcode(region_id=flow["region"], postcode=flow["postcode"])
@@ -167,10 +168,11 @@ def details(request: HttpRequest) -> HttpResponse:
             for_someone_else=data["for_someone_else"],
             password=data["password"],
             language=request.LANGUAGE_CODE,
+            client=client_key(request),
         )
     except ServiceError as error:
         form.add_service_error(error)
-        return render(request, "registrations/details.html", context)
+        return _refused(request, "registrations/details.html", context, error)
     forget(request, FLOW)
     _log_in(request, registration)
     return redirect("registrations:registered")
@@ -191,6 +193,15 @@ def registered(request: HttpRequest) -> HttpResponse:
             "vorgangskennung": identifiers.grouped(registration.vorgangskennung),
         },
     )
+
+
+def _refused(request: HttpRequest, template: str, context: dict, error: ServiceError):
+    """The form again with the refusal on it; throttled: 429 with Retry-After."""
+    response = render(request, template, context)
+    if error.code == "throttled":
+        response.status_code = 429
+        response["Retry-After"] = str(error.params.get("retry_after", 60))
+    return response
 
 
 # --- log-in, log-out, password reset ----------------------------------------------------
@@ -232,8 +243,7 @@ def log_in(request: HttpRequest) -> HttpResponse:
         )
     except ServiceError as error:
         form.add_service_error(error)
-        status = 429 if error.code == "throttled" else 200
-        return render(request, "registrations/log_in.html", {"form": form}, status=status)
+        return _refused(request, "registrations/log_in.html", {"form": form}, error)
     _log_in(request, registration)
     return redirect("registrations:account")
 
@@ -258,7 +268,7 @@ def password_forgotten(request: HttpRequest) -> HttpResponse:
         )
     except ServiceError as error:
         form.add_service_error(error)
-        return render(request, "registrations/password_forgotten.html", {"form": form}, status=429)
+        return _refused(request, "registrations/password_forgotten.html", {"form": form}, error)
     # The same answer whether or not the two belong together (no enumeration).
     return render(request, "registrations/password_forgotten.html", {"sent": True})
 
@@ -315,9 +325,11 @@ def account(request: HttpRequest, registration: Registration) -> HttpResponse:
         "short_notice_days": registration.region.short_notice_days,
     }
     if pair is not None:
+        appointments = list(pair.appointments.all())
         context["rebook_refusal"] = rebook_refusal(
-            pair=pair, appointments=list(pair.appointments.all()), now=timezone.now()
+            pair=pair, appointments=appointments, now=timezone.now()
         )
+        context["cancel_refusal"] = in_progress_refusal(appointments)
     return render(request, "registrations/account.html", context)
 
 
@@ -440,7 +452,7 @@ def short_notice(request: HttpRequest, registration: Registration) -> HttpRespon
 def cancel(request: HttpRequest, registration: Registration) -> HttpResponse:
     """Cancel the pair; the registration stays in the pool (R22), said before confirming."""
     pair = live_pair_for(holder=registration.holder)
-    if pair is None:
+    if pair is None or in_progress_refusal(list(pair.appointments.all())) is not None:
         return redirect("registrations:account")
     context = {
         "registration": registration,
