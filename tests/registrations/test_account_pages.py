@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from impftermin.booking.models import AppointmentPair, AppointmentStatus, PairStatus
+from impftermin.booking.services import pair_rebook
 from impftermin.core import identifiers
 from impftermin.core.errors import ServiceError
 from impftermin.core.models import AttemptCounter
@@ -556,3 +557,17 @@ def test_expired_attempt_counters_are_deleted(client, pool):
     assert AttemptCounter.objects.count() == 2
     AttemptCounter.objects.update(window_ends=timezone.now() - dt.timedelta(seconds=1))
     assert attempts_expired_delete() == 2 and not AttemptCounter.objects.exists()
+
+
+def test_R24_appointments_are_personal_nobody_else_can_take_them_over(client, pool):
+    erika = assigned(pool)
+    max_ = register(pool, first_name="Max", birth_date=dt.date(1948, 11, 2))
+    pair = AppointmentPair.objects.get(holder=erika.holder)
+    later = make_slot(pool.centre, pool.biontech, at(8))
+    with pytest.raises(ServiceError):  # another person's holder cannot move Erika's pair
+        pair_rebook(pair_id=pair.pk, holder=max_.holder, first_slot_id=later.pk)
+    log_in(client, max_)
+    page = client.get(ACCOUNT).content.decode()
+    assert "Noch keine Termine" in page and "Erika" not in page
+    # The account has no way to change the person's name: a form for it does not exist.
+    assert 'name="first_name"' not in page and 'name="last_name"' not in page
