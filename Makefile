@@ -46,6 +46,7 @@ frontend: $(FRONTEND_STAMP)
 migrate: install
 	@mkdir -p "$${IMPFTERMIN_VAR_DIR:-var}"
 	$(MANAGE) migrate --no-input -v 0
+	$(MANAGE) setup_roles -v 0
 
 demo: migrate
 	$(MANAGE) load_demo_data

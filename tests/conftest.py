@@ -25,6 +25,35 @@ def _postgres_required(request):
 
 
 @pytest.fixture
+def admin_client(db, admin_user):
+    """pytest-django's superuser client, also past the second factor (a real TOTP device
+    verified in the session), which every admin page requires (impftermin/staff)."""
+    from django.test import Client
+
+    from tests.staff.helpers import verified_log_in
+
+    client = Client()
+    verified_log_in(client, admin_user)
+    return client
+
+
+@pytest.fixture
+def staff_client(db):
+    """staff_client(user): a new test client logged in as `user` with the password and a
+    verified second factor."""
+    from django.test import Client
+
+    from tests.staff.helpers import verified_log_in
+
+    def log_in(user):
+        client = Client()
+        verified_log_in(client, user)
+        return client
+
+    return log_in
+
+
+@pytest.fixture
 def world(db):
     """A small region with one district, one centre and its capacities (see factories)."""
     from tests import factories

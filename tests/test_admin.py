@@ -20,6 +20,7 @@ from impftermin.centres.models import Centre
 from impftermin.regions.models import Postcode
 from impftermin.vaccines.models import Delivery
 from tests.factories import at, make_centre, make_district, make_postcode, make_region, make_slot
+from tests.staff.helpers import verified_log_in
 
 DOMAIN_APPS = ["regions", "vaccines", "centres", "booking"]
 
@@ -65,13 +66,13 @@ def operator(db, django_user_model):
 
 @pytest.fixture
 def admin_client(client, superuser):
-    client.force_login(superuser)
+    verified_log_in(client, superuser)
     return client
 
 
 @pytest.fixture
 def operator_client(client, operator):
-    client.force_login(operator)
+    verified_log_in(client, operator)
     return client
 
 
@@ -107,7 +108,7 @@ def full_world(world, booked):
 
 @pytest.mark.parametrize("user", ["superuser", "operator"])
 def test_every_registered_model_has_working_pages(request, client, full_world, user):
-    client.force_login(request.getfixturevalue(user))
+    verified_log_in(client, request.getfixturevalue(user))
     checked = 0
     for model, model_admin in admin.site._registry.items():
         app = model._meta.app_label
@@ -149,7 +150,7 @@ def test_anonymous_is_sent_to_login(client, world):
 
 def test_staff_without_permissions_sees_no_domain_data(client, world, django_user_model):
     user = django_user_model.objects.create_user("staff", password="pw-staff-1", is_staff=True)
-    client.force_login(user)
+    verified_log_in(client, user)
     assert client.get(admin_url(Slot, "changelist")).status_code == 403
     assert client.get(admin_url(AppointmentPair, "changelist")).status_code == 403
 

@@ -67,7 +67,8 @@ if PRODUCTION:
         raise ImproperlyConfigured("Production needs ALLOWED_HOSTS.")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin whose site requires the second factor (impftermin/staff/sites.py).
+    "impftermin.staff.apps.StaffAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -76,7 +77,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_tasks",
     "django_tasks_db",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "impftermin.core",
+    "impftermin.audit",
     "impftermin.regions",
     "impftermin.vaccines",
     "impftermin.centres",
@@ -84,6 +88,7 @@ INSTALLED_APPS = [
     "impftermin.notifications",
     "impftermin.codes",
     "impftermin.registrations",
+    "impftermin.staff",
     "impftermin.demo",
 ]
 
@@ -95,7 +100,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): the second factor
     "django.contrib.messages.middleware.MessageMiddleware",
+    "impftermin.staff.middleware.StaffIdleMiddleware",  # staff log-out after STAFF_IDLE_MINUTES
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -159,6 +166,16 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Staff log in with password and a TOTP code (django-otp; staff/). Each wrong code doubles
+# the wait before the next is checked (1, 2, 4 … seconds per device); the key is never
+# shown in the admin. A staff session ends after STAFF_IDLE_MINUTES without a request.
+OTP_TOTP_ISSUER = "Impftermin"
+OTP_TOTP_THROTTLE_FACTOR = 1
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+STAFF_IDLE_MINUTES = env_int("STAFF_IDLE_MINUTES", 15)
+if STAFF_IDLE_MINUTES < 1:
+    raise ImproperlyConfigured("STAFF_IDLE_MINUTES must be at least 1.")
+
 # Password reset links (citizens and staff) are valid for an hour.
 PASSWORD_RESET_TIMEOUT = 60 * 60
 PASSWORD_HASHERS = [
@@ -214,7 +231,7 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Impftermin <noreply@i
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
 # How many reverse proxies of ours stand in front of the app: the client's address for
 # per-client limits is then read from X-Forwarded-For (core/throttle.py).
-TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
 
 # SMS: a console-and-file backend for development, an HTTP gateway in production.
 SMS_BACKEND = os.environ.get(

@@ -12,6 +12,7 @@ urlpatterns = [
 urlpatterns += i18n_patterns(
     path("", core_views.home, name="home"),
     path("admin/", admin.site.urls),
+    path("mitarbeiter/", include("impftermin.staff.urls")),
     path("termin/", include("impftermin.codes.urls")),
     path("", include("impftermin.registrations.urls")),
     prefix_default_language=False,

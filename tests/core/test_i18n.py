@@ -25,6 +25,8 @@ from django.core.management import call_command
 from django.test import override_settings
 from django.utils import translation
 
+from tests.staff.helpers import verified_log_in
+
 # As in tests/conftest.py: under CI a missing tool is a failure, never a skip.
 CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -400,7 +402,7 @@ def test_admin_login_page_in_english(client, db):
 @pytest.fixture
 def superuser_client(client, django_user_model):
     user = django_user_model.objects.create_superuser("admin", "admin@example.org", "pw-admin-1")
-    client.force_login(user)
+    verified_log_in(client, user)
     return client
 
 

@@ -1,6 +1,7 @@
 """The demo data set as `make run` shows it: regions, districts, centres, postcodes,
 vaccines and the staff log-ins. Loaded once for this module (without slots)."""
 
+import base64
 import datetime as dt
 import io
 
@@ -10,9 +11,10 @@ from django.core.management import call_command
 from django.db import transaction
 from django.db.models import Count, Sum
 from django.test import override_settings
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from impftermin.centres.models import Centre, CentreCapacity
-from impftermin.demo.services import DEMO_LOGINS, demo_data_load
+from impftermin.demo.services import DEMO_LOGINS, demo_data_load, demo_totp_secret
 from impftermin.regions.models import District, DistrictKind, Postcode, Region
 from impftermin.vaccines.models import Vaccine
 
@@ -128,15 +130,50 @@ def test_the_operator_can_log_into_the_admin_with_the_demo_password(client, demo
         assert operator.has_perm(permission), permission
     assert not operator.has_perm("auth.add_user")
 
-    assert client.login(username="operator", password=LOGINS["operator"])
+    log_in_with_password_and_demo_code(client, "operator")
     assert client.get("/admin/").status_code == 200
 
 
 def test_the_admin_is_a_superuser_and_can_log_in(client, demo):
     admin = get_user_model().objects.get(username="admin")
     assert admin.is_superuser and admin.is_staff
-    assert client.login(username="admin", password=LOGINS["admin"])
+    log_in_with_password_and_demo_code(client, "admin")
     assert client.get("/admin/").status_code == 200
+
+
+def log_in_with_password_and_demo_code(client, username: str) -> None:
+    """The demo log-in as `make run` prints it: password, then the code demo_totp shows."""
+    response = client.post(
+        "/admin/login/", {"username": username, "password": LOGINS[username], "next": "/admin/"}
+    )
+    assert response.status_code == 302 and response["Location"].startswith("/mitarbeiter/code/")
+    assert client.get("/admin/").status_code == 302  # the password alone opens nothing
+    output = io.StringIO()
+    call_command("demo_totp", username, stdout=output, stderr=io.StringIO())
+    code = output.getvalue().strip()
+    response = client.post(response["Location"], {"code": code, "next": "/admin/"})
+    assert response.status_code == 302 and response["Location"] == "/admin/"
+
+
+def test_the_call_center_demo_log_ins_have_their_roles(client, demo):
+    users = get_user_model().objects
+    agent, supervisor = users.get(username="agent"), users.get(username="supervisor")
+    assert list(agent.groups.values_list("name", flat=True)) == ["Agent"]
+    assert list(supervisor.groups.values_list("name", flat=True)) == ["Supervisor"]
+    assert agent.has_perm("staff.use_console") and not agent.has_perm("audit.view_auditentry")
+    assert supervisor.has_perm("staff.use_console") and supervisor.has_perm("audit.view_auditentry")
+    for user in (agent, supervisor):
+        assert user.is_staff and not user.is_superuser
+        assert not user.has_perm("registrations.view_registration")
+    log_in_with_password_and_demo_code(client, "agent")
+    assert client.get("/admin/registrations/registration/").status_code == 403
+
+
+def test_every_demo_log_in_has_the_demo_second_factor(demo):
+    secret = base64.b32decode(demo_totp_secret())
+    for username in LOGINS:
+        device = TOTPDevice.objects.get(user__username=username)
+        assert device.confirmed and device.bin_key == secret
 
 
 def test_demo_info_prints_the_urls_and_the_demo_log_ins():
@@ -155,3 +192,4 @@ def test_demo_info_prints_the_urls_and_the_demo_log_ins():
         assert url in text
     for username, password in LOGINS.items():
         assert username in text and password in text
+    assert "manage.py demo_totp" in text and demo_totp_secret() in text

@@ -37,6 +37,7 @@ from impftermin.registrations.tasks import print_letters
 from tests.factories import at, make_slot
 from tests.mail import run_worker
 from tests.registrations.helpers import register
+from tests.staff.helpers import verified_log_in
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 ADDRESSES = [
@@ -405,11 +406,11 @@ def staff(username: str, *permissions: str) -> User:
 def test_print_batch_download_needs_staff_permission(batch, client):
     url = f"/admin/registrations/printbatch/{batch.pk}/pdf/"
     assert client.get(url).status_code == 302  # to the log-in
-    client.force_login(staff("clerk"))
+    verified_log_in(client, staff("clerk"))
     assert client.get(url).status_code == 403
     batch.refresh_from_db()
     assert batch.downloaded_at is None
-    client.force_login(staff("printer", "view_printbatch"))
+    verified_log_in(client, staff("printer", "view_printbatch"))
     response = client.get(url)
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"

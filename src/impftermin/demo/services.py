@@ -7,12 +7,13 @@ Facts (districts, populations, centres, postcodes, vaccines) come from the JSON 
 Loading is idempotent and keeps what is there: reference facts (regions, districts,
 centres' addresses, vaccines) are brought in line with the files, postcodes only gain
 districts, and the operational settings an operator may have changed since (opening hours,
-capacities, passwords) are set only for what has none yet. Slots are only topped up for the
-days after a centre's last slot. Never for production.
+capacities, passwords, second factors) are set only for what has none yet. Slots are only
+topped up for the days after a centre's last slot. Never for production.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 from django.utils.functional import Promise
@@ -33,6 +34,8 @@ from impftermin.centres import services as centre_services
 from impftermin.centres.models import Centre, CentreCapacity, OpeningHours
 from impftermin.core.errors import ServiceError
 from impftermin.regions.models import District, Postcode, Region
+from impftermin.staff import roles
+from impftermin.staff import services as staff_services
 from impftermin.vaccines.models import Vaccine
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -41,9 +44,6 @@ VACCINE_FILE = "vaccines.json"
 DEFAULT_WEEKS = 9  # the 28-day release window plus a 28-day second-dose interval
 MAX_WEEKS = 52
 
-OPERATOR_GROUP = "Operator"
-OPERATOR_APPS = ("regions", "vaccines", "centres", "booking")
-
 
 @dataclass(frozen=True)
 class DemoLogin:
@@ -51,6 +51,7 @@ class DemoLogin:
     password: str
     is_superuser: bool
     description: str | Promise
+    role: roles.Role | None = None  # its group (staff/roles.py); the superuser has none
 
 
 # Development only: fixed, published passwords for the demo accounts. The loader refuses
@@ -60,7 +61,24 @@ DEMO_LOGINS = (
         username="operator",
         password="impftermin-operator",  # noqa: S106
         is_superuser=False,
-        description=_("Betrieb: Regionen, Impfstoffe, Impfzentren, Termine"),
+        description=_(
+            "Betrieb: Regionen, Impfstoffe, Impfzentren, Termine, Prüfung von Registrierungen, Briefe"
+        ),
+        role=roles.OPERATOR,
+    ),
+    DemoLogin(
+        username="agent",
+        password="impftermin-agent",  # noqa: S106
+        is_superuser=False,
+        description=_("Call-Center-Agent"),
+        role=roles.AGENT,
+    ),
+    DemoLogin(
+        username="supervisor",
+        password="impftermin-supervisor",  # noqa: S106
+        is_superuser=False,
+        description=_("Call-Center-Leitung: Arbeit der Agenten, Protokoll"),
+        role=roles.SUPERVISOR,
     ),
     DemoLogin(
         username="admin",
@@ -69,6 +87,15 @@ DEMO_LOGINS = (
         description=_("Superuser: alle Rechte"),
     ),
 )
+
+# Development only, like the passwords: every demo account's second factor (TOTP) has this
+# published key; `manage.py demo_totp <user>` prints the current code.
+DEMO_TOTP_KEY = "5aa56db841c3b08c4bd0ce32cf9c2bc0045c68fe"  # hex, 20 bytes
+
+
+def demo_totp_secret() -> str:
+    """DEMO_TOTP_KEY as authenticator apps take it: base32."""
+    return base64.b32encode(bytes.fromhex(DEMO_TOTP_KEY)).decode("ascii")
 
 
 @dataclass
@@ -281,10 +308,9 @@ def _top_up_slots(regions: list[Region], weeks: int, result: DemoLoadResult) -> 
 
 
 def _load_staff(result: DemoLoadResult) -> None:
-    group, created = Group.objects.get_or_create(name=OPERATOR_GROUP)
-    result.count("group", created=created)
-    permissions = Permission.objects.filter(content_type__app_label__in=OPERATOR_APPS)
-    group.permissions.add(*permissions)  # idempotent; picks up models added since
+    # The roles' groups, exactly as staff/roles.py defines them (as after every migrate).
+    for _name in staff_services.roles_setup().groups_created:
+        result.count("group", created=True)
 
     user_model = get_user_model()
     for login in DEMO_LOGINS:
@@ -298,8 +324,11 @@ def _load_staff(result: DemoLoadResult) -> None:
                 is_superuser=login.is_superuser,
             )
             result.count("user", created=True)
-        if not login.is_superuser:
-            user.groups.add(group)
+        if login.role is not None:
+            user.groups.add(Group.objects.get(name=login.role.group))
+        # A second factor only for who has none: one set up since is kept.
+        _device, created = staff_services.totp_device_provision(user=user, key=DEMO_TOTP_KEY)
+        result.count("totpdevice", created=created)
 
 
 @transaction.atomic

@@ -2,16 +2,21 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from impftermin.audit.admin import AuditedAdminMixin
+from impftermin.audit.models import AuditSubject
 from impftermin.core.errors import ServiceError
 from impftermin.notifications.models import OutboundMessage
 from impftermin.notifications.services import message_retry_now
 
 
 @admin.register(OutboundMessage)
-class OutboundMessageAdmin(admin.ModelAdmin):
+class OutboundMessageAdmin(AuditedAdminMixin, admin.ModelAdmin):
     """Read-only: operators see what went out, what waits and what failed, and may ask
     for another try. Texts hold secrets (PINs, booking codes, links) and personal data:
-    neither the text nor the attachment is shown, only the delivery facts."""
+    neither the text nor the attachment is shown, only the delivery facts. A message's
+    page shows its recipient: opening it is audited."""
+
+    audit_what = AuditSubject.OUTBOUND_MESSAGE
 
     list_display = [
         "created_at",

@@ -1,16 +1,22 @@
 """Operators decide on registrations the population register did not confirm (R14):
 confirmed, they join the pool; refused, they are deleted and their personal data erased.
 Everything else about a registration is written by the services alone. The daily print
-batches of letters (R17) are downloaded here; letters are listed without personal data."""
+batches of letters (R17) are downloaded here; letters are listed without personal data.
+Opening a registration, searching for one, deciding on one and downloading a print batch
+are recorded in the audit log."""
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from impftermin.audit.admin import AuditedAdminMixin
+from impftermin.audit.models import AuditAction, AuditSubject
+from impftermin.audit.services import audit_record
 from impftermin.core.admin import ReadOnlyAdminMixin
 from impftermin.core.errors import ServiceError
 from impftermin.registrations.letters import print_batch_downloaded
@@ -24,7 +30,8 @@ from impftermin.registrations.services import registration_review_decide
 
 
 @admin.register(Registration)
-class RegistrationAdmin(admin.ModelAdmin):
+class RegistrationAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    audit_what = AuditSubject.REGISTRATION
     list_display = ["vorgangskennung", "status", "review_reason", "centre", "created_at"]
     list_filter = ["status", "region", "channel"]
     list_select_related = ["centre"]
@@ -59,9 +66,13 @@ class RegistrationAdmin(admin.ModelAdmin):
 
     def _decide(self, request, queryset, *, confirm: bool) -> None:
         decided = 0
+        detail = "review confirmed" if confirm else "review refused, personal data erased"
         for pk in queryset.filter(status=RegistrationStatus.REVIEW).values_list("pk", flat=True):
             try:
-                registration_review_decide(registration_id=pk, confirm=confirm)
+                # The decision and its audit entry commit together, or neither does.
+                with transaction.atomic():
+                    registration_review_decide(registration_id=pk, confirm=confirm)
+                    self.audit(request, AuditAction.CHANGE, pk, detail=detail)
                 decided += 1
             except ServiceError as error:
                 self.message_user(request, f"#{pk}: {error.message}", messages.WARNING)
@@ -113,7 +124,7 @@ class PrintBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def download_view(self, request, object_id: str) -> HttpResponse:
         """The batch's PDF as a file: only for staff who may see print batches (the
-        letters hold names and addresses). The download is recorded."""
+        letters hold names and addresses). The download is recorded, and audited."""
         if not request.user.has_perm("registrations.view_printbatch"):
             raise PermissionDenied
         try:
@@ -122,6 +133,13 @@ class PrintBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             raise Http404 from None
         if not batch.pdf:
             raise Http404  # erased after its retention period
+        audit_record(
+            user=request.user,
+            action=AuditAction.EXPORT,
+            what=AuditSubject.PRINT_BATCH,
+            which=batch.pk,
+            detail="pdf",
+        )
         response = HttpResponse(bytes(batch.pdf), content_type="application/pdf")
         response["Content-Disposition"] = (
             f'attachment; filename="briefe-{batch.day.isoformat()}.pdf"'

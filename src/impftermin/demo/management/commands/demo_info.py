@@ -47,3 +47,10 @@ class Command(BaseCommand):
                 f"  {login.username:<{name_width}}  {password_label}: {login.password}"
                 f"  ({login.description})"
             )
+        self.stdout.write(
+            _("Zweiter Faktor: nach dem Passwort fragt die Verwaltung nach einem Code (TOTP).")
+        )
+        code_label = _("aktueller Code")  # outside the f-strings, where xgettext finds them
+        secret_label = _("Demo-Schlüssel für eine Authenticator-App")
+        self.stdout.write(f"  {code_label}: .venv/bin/python manage.py demo_totp <user>")
+        self.stdout.write(f"  {secret_label}: {services.demo_totp_secret()}")

@@ -1,0 +1,43 @@
+"""Reading the audit log (supervisors): entries filtered by who, what, which and when."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from impftermin.audit.models import AuditEntry
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    """Local midnight at the start of `day`, as an aware datetime."""
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def audit_entries(
+    *,
+    user: Any = None,
+    action: str | None = None,
+    what: str | None = None,
+    which: int | str | None = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+) -> QuerySet[AuditEntry]:
+    """Entries, newest first. `user` is a user or its pk; `date_from` and `date_to` are
+    local calendar days, both included."""
+    entries = AuditEntry.objects.all()
+    if user is not None:
+        entries = entries.filter(user=user)
+    if action is not None:
+        entries = entries.filter(action=action)
+    if what is not None:
+        entries = entries.filter(what=what)
+    if which is not None:
+        entries = entries.filter(which=str(which))
+    if date_from is not None:
+        entries = entries.filter(at__gte=_day_start(date_from))
+    if date_to is not None:
+        entries = entries.filter(at__lt=_day_start(date_to + dt.timedelta(days=1)))
+    return entries.order_by("-at", "-id")

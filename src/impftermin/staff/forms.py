@@ -1,0 +1,34 @@
+import re
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from impftermin.core.forms import KernForm
+
+CODE_SHAPE = _("Bitte geben Sie die 6 Ziffern aus Ihrer Authenticator-App ein.")
+
+
+class CodeForm(KernForm):
+    """The 6-digit code of the authenticator app (spaces allowed, as some apps show
+    "123 456"). Only its shape is checked here; the code itself by the service."""
+
+    code = forms.CharField(
+        label=_("Code aus der Authenticator-App"),
+        max_length=20,
+        help_text=_("6 Ziffern; ein Code gilt 30 Sekunden und nur einmal."),
+        error_messages={"required": CODE_SHAPE},
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "one-time-code",
+                "inputmode": "numeric",
+                "size": "8",
+                "spellcheck": "false",
+            }
+        ),
+    )
+
+    def clean_code(self) -> str:
+        code = re.sub(r"\s", "", self.cleaned_data["code"])
+        if not re.fullmatch(r"[0-9]{6}", code):
+            raise forms.ValidationError(CODE_SHAPE)
+        return code
