@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "impftermin.codes",
     "impftermin.registrations",
     "impftermin.staff",
+    "impftermin.console",
     "impftermin.demo",
 ]
 
@@ -279,6 +280,9 @@ LOGGING = {
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "WARNING"},
+        # WeasyPrint reports every step of every PDF at INFO.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
     },
 }
 

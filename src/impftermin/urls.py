@@ -13,6 +13,7 @@ urlpatterns += i18n_patterns(
     path("", core_views.home, name="home"),
     path("admin/", admin.site.urls),
     path("mitarbeiter/", include("impftermin.staff.urls")),
+    path("callcenter/", include("impftermin.console.urls")),
     path("termin/", include("impftermin.codes.urls")),
     path("", include("impftermin.registrations.urls")),
     prefix_default_language=False,
