@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from impftermin.booking.messages import send_pair_cancellation, send_pair_confirmation
 from impftermin.booking.models import AppointmentPair
-from impftermin.codes.models import PinRequest
+from impftermin.codes.models import CodeSet
 
 MANAGE_WITH_CODE = _(
     "Mit Ihrem Vermittlungscode können Sie Ihre Termine hier prüfen, verschieben oder stornieren: %(link)s"
@@ -24,7 +24,7 @@ def _url(name: str) -> str:
 
 
 def send_booking_confirmation(
-    person: PinRequest, pair: AppointmentPair, *, rebooked: bool = False
+    person: CodeSet, pair: AppointmentPair, *, rebooked: bool = False
 ) -> None:
     send_pair_confirmation(
         recipient=person.email,
@@ -35,7 +35,7 @@ def send_booking_confirmation(
     )
 
 
-def send_cancellation(person: PinRequest, pair: AppointmentPair) -> None:
+def send_cancellation(person: CodeSet, pair: AppointmentPair) -> None:
     send_pair_cancellation(
         recipient=person.email,
         language=person.language,

@@ -76,6 +76,11 @@ class EmailVerification(models.Model):
         return f"#{self.pk}"
 
 
+class CodeSetChannel(models.TextChoices):
+    ONLINE = "online", _("online")
+    PHONE = "phone", _("Telefon")
+
+
 class CodeSet(models.Model):
     """One person's booking codes: one per appointment of the pair (R2), or one for a
     single-dose vaccine. The person's pair is booked under this set (`holder`)."""
@@ -83,14 +88,41 @@ class CodeSet(models.Model):
     region = models.ForeignKey(
         Region, on_delete=models.PROTECT, related_name="+", verbose_name=_("Region")
     )
+    # Online: the SMS PIN the codes were issued after (R2); by phone there is none (R1).
     pin_request = models.OneToOneField(
-        PinRequest, on_delete=models.PROTECT, related_name="code_set", verbose_name=_("SMS-PIN")
+        PinRequest,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="code_set",
+        verbose_name=_("SMS-PIN"),
     )
+    channel = models.CharField(
+        _("Kanal"), max_length=10, choices=CodeSetChannel, default=CodeSetChannel.ONLINE
+    )
+    # The vaccine chosen after the eligibility check; the codes book it.
+    vaccine = models.ForeignKey(
+        "vaccines.Vaccine",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("Impfstoff"),
+    )
+    single_dose = models.BooleanField(_("nur eine Impfung"), default=False)
+    # Where confirmations go; empty for a phone booking without e-mail (R1: no mail).
+    email = models.EmailField(_("E-Mail-Adresse"), blank=True)
+    language = models.CharField(_("Sprache"), max_length=8, default="de")
     created_at = models.DateTimeField(_("erstellt am"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("Satz Vermittlungscodes")
         verbose_name_plural = _("Sätze Vermittlungscodes")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(channel__in=CodeSetChannel.values), name="code_set_channel_valid"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk}"

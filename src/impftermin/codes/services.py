@@ -33,6 +33,7 @@ from impftermin.codes.messages import send_booking_confirmation, send_cancellati
 from impftermin.codes.models import (
     BookingCode,
     CodeSet,
+    CodeSetChannel,
     EmailVerification,
     PinRequest,
     StandbyEntry,
@@ -279,14 +280,15 @@ def email_link_confirm(*, token: str) -> CodeSet:
         verification.used_at = timezone.now()
         verification.save(update_fields=["used_at"])
         person = verification.pin_request
-        code_set = CodeSet.objects.create(region_id=person.region_id, pin_request=person)
-        codes = []
-        for dose in (1,) if person.single_dose else (1, 2):
-            code = identifiers.random_string(CODE_LENGTH)
-            BookingCode.objects.create(
-                code_set=code_set, dose=dose, code_hash=keyed_hash("booking-code", code)
-            )
-            codes.append(code)
+        code_set, codes = _code_set_create(
+            region_id=person.region_id,
+            channel=CodeSetChannel.ONLINE,
+            vaccine_id=person.vaccine_id,
+            single_dose=person.single_dose,
+            email=person.email,
+            language=person.language,
+            pin_request=person,
+        )
         with translation.override(person.language):
             if len(codes) == 1:
                 lines = str(_("Ihr Vermittlungscode: %(code)s") % {"code": format_code(codes[0])})
@@ -316,6 +318,81 @@ def email_link_confirm(*, token: str) -> CodeSet:
     return code_set
 
 
+def _code_set_create(
+    *,
+    region_id: int,
+    channel: str,
+    vaccine_id: int | None,
+    single_dose: bool,
+    email: str,
+    language: str,
+    pin_request: PinRequest | None = None,
+) -> tuple[CodeSet, list[str]]:
+    """The one way booking codes come to be: a set for one person, one code per
+    appointment of the pair, one for a single dose. Returns the set and the codes in
+    clear (only their keyed hashes are stored)."""
+    code_set = CodeSet.objects.create(
+        region_id=region_id,
+        pin_request=pin_request,
+        channel=channel,
+        vaccine_id=vaccine_id,
+        single_dose=single_dose,
+        email=email,
+        language=language,
+    )
+    codes = []
+    for dose in (1,) if single_dose else (1, 2):
+        code = identifiers.random_string(CODE_LENGTH)
+        BookingCode.objects.create(
+            code_set=code_set, dose=dose, code_hash=keyed_hash("booking-code", code)
+        )
+        codes.append(code)
+    return code_set, codes
+
+
+@dataclass(frozen=True)
+class PhoneCodes:
+    code_set: CodeSet
+    codes: list[str]  # in clear, for the agent to read out once (1st, 2nd appointment)
+
+
+def code_set_issue_by_phone(
+    *, region_id: int, vaccine_id: int, email: str = "", language: str = "de"
+) -> PhoneCodes:
+    """Booking codes for a caller (R1: the phone channel, the same capacity): no SMS PIN,
+    and the e-mail address is optional. Nothing is mailed here; the agent reads the codes
+    out. With an address, booking confirmations go there; without, none (R1)."""
+    get_region_in_mode(
+        region_id=region_id,
+        mode=BookingMode.CODES,
+        refusal=_("In dieser Region gibt es keine Vermittlungscodes."),
+    )
+    email = email.strip() if isinstance(email, str) else ""
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            raise ServiceError(
+                "email_invalid",
+                _("Bitte geben Sie eine gültige E-Mail-Adresse an."),
+                field="email",
+            ) from None
+    vaccine = get_vaccine(vaccine_id)
+    if not vaccine.active:
+        raise ServiceError("unknown_vaccine", UNKNOWN_VACCINE, field="vaccine")
+    language = language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+    with transaction.atomic():
+        code_set, codes = _code_set_create(
+            region_id=region_id,
+            channel=CodeSetChannel.PHONE,
+            vaccine_id=vaccine.pk,
+            single_dose=vaccine.doses == 1,
+            email=email,
+            language=language,
+        )
+    return PhoneCodes(code_set=code_set, codes=codes)
+
+
 # --- booking with codes (R4, R7, R10) ---------------------------------------------------------
 
 UNKNOWN_CODE = _("Diesen Vermittlungscode kennen wir nicht. Bitte prüfen Sie ihn.")
@@ -325,7 +402,7 @@ def code_set_for(code: object) -> CodeSet:
     """The person behind a booking code; either of their codes will do (R4)."""
     found = (
         BookingCode.objects.filter(code_hash=keyed_hash("booking-code", normalise_code(code)))
-        .select_related("code_set__pin_request__vaccine")
+        .select_related("code_set__vaccine")
         .first()
     )
     if found is None:
@@ -361,7 +438,7 @@ def code_book_pair(
         allow_first_only=allow_first_only,
         channel=channel,
         on_booked=lambda pairs, _replaced: after_booking([code_set], pairs),
-        vaccine_id=code_set.pin_request.vaccine_id,
+        vaccine_id=code_set.vaccine_id,
     )
 
 
@@ -371,7 +448,8 @@ def after_booking(
     """In the booking's transaction: confirm by mail, and leave the standby list (R8);
     an open offer passes its seat on. A rebook frees seats: the list may get them."""
     for code_set, pair in zip(code_sets, pairs, strict=True):
-        send_booking_confirmation(code_set.pin_request, pair, rebooked=rebooked)
+        if code_set.email:  # R1: a phone booking without e-mail gets no mail
+            send_booking_confirmation(code_set, pair, rebooked=rebooked)
     live = StandbyEntry.objects.filter(
         code_set__in=code_sets, status__in=[StandbyStatus.WAITING, StandbyStatus.OFFERED]
     )
@@ -408,8 +486,70 @@ def codes_book_adjacent(
         second_slot_id=second_slot_id,
         channel=channel,
         on_booked=lambda pairs, _replaced: after_booking(code_sets, pairs),
-        vaccine_id=code_sets[0].pin_request.vaccine_id,  # one for all (booking_party)
+        vaccine_id=code_sets[0].vaccine_id,  # one for all (booking_party)
     )
+
+
+@dataclass(frozen=True)
+class PhoneBooking:
+    result: BookingResult  # booked pairs, or after a lost race the next free options
+    people: list[PhoneCodes]  # one code set per person; empty when nothing was booked
+
+
+class _NothingBooked(Exception):
+    def __init__(self, result: BookingResult):
+        self.result = result
+
+
+def codes_book_by_phone(
+    *,
+    region_id: int,
+    vaccine_id: int,
+    party_size: int,
+    district_id: int,
+    first_slot_id: int,
+    second_slot_id: int | None = None,
+    email: str = "",
+    language: str = "de",
+) -> PhoneBooking:
+    """An agent books for a caller (R1: the same engine and capacity as online): one code
+    set per person, and their pairs — side by side for 2 to 4 people (R7). All or nothing: a
+    lost race (R11) leaves no codes behind and returns the next free options."""
+    if not isinstance(party_size, int) or not 1 <= party_size <= 4:
+        raise ServiceError(
+            "party_size", _("Gemeinsam buchen können 1 bis 4 Personen."), field="party_size"
+        )
+    try:
+        with transaction.atomic():
+            people = [
+                code_set_issue_by_phone(
+                    region_id=region_id, vaccine_id=vaccine_id, email=email, language=language
+                )
+                for _person in range(party_size)
+            ]
+            codes = [person.codes[0] for person in people]
+            if party_size == 1:
+                result = code_book_pair(
+                    code=codes[0],
+                    district_id=district_id,
+                    first_slot_id=first_slot_id,
+                    second_slot_id=second_slot_id,
+                    allow_first_only=True,  # R6: the second is then booked at the centre
+                    channel="phone",
+                )
+            else:
+                result = codes_book_adjacent(
+                    codes=codes,
+                    district_id=district_id,
+                    first_slot_id=first_slot_id,
+                    second_slot_id=second_slot_id,
+                    channel="phone",
+                )
+            if not result.booked:
+                raise _NothingBooked(result)  # rolls the codes back
+    except _NothingBooked as nothing:
+        return PhoneBooking(result=nothing.result, people=[])
+    return PhoneBooking(result=result, people=people)
 
 
 def code_booking(*, code: str) -> AppointmentPair | None:
@@ -439,7 +579,7 @@ def code_rebook(
         first_slot_id=first_slot_id,
         second_slot_id=second_slot_id,
         on_booked=lambda pairs, _replaced: after_booking([code_set], pairs, rebooked=True),
-        vaccine_id=code_set.pin_request.vaccine_id or pair.vaccine_id,
+        vaccine_id=code_set.vaccine_id or pair.vaccine_id,
     )
 
 
@@ -449,7 +589,8 @@ def code_cancel(*, code: str) -> AppointmentPair:
     code_set = code_set_for(code)
     with transaction.atomic():
         pair = pair_cancel(pair_id=_live_pair_of(code_set).pk, holder=code_set.holder)
-        send_cancellation(code_set.pin_request, pair)
+        if code_set.email:  # R1: none without an address
+            send_cancellation(code_set, pair)
         make_standby_offers.enqueue()  # R8: the freed seats go to the standby list
     return pair
 
@@ -467,8 +608,8 @@ def booking_party(*, code_sets: list[CodeSet]) -> Vaccine | None:
             _("Gemeinsam buchen können nur Personen derselben Region."),
             field="codes",
         )
-    vaccines = {s.pin_request.vaccine_id for s in code_sets}
-    doses = {s.pin_request.single_dose for s in code_sets}
+    vaccines = {s.vaccine_id for s in code_sets}
+    doses = {s.single_dose for s in code_sets}
     if len(vaccines) > 1 or len(doses) > 1:
         raise ServiceError(
             "codes_other_vaccine",
@@ -477,4 +618,4 @@ def booking_party(*, code_sets: list[CodeSet]) -> Vaccine | None:
         )
     if any_live_pair(holders=[s.holder for s in code_sets]):
         raise ServiceError("holder_has_live_pair", HOLDER_HAS_LIVE_PAIR, field="codes")
-    return code_sets[0].pin_request.vaccine
+    return code_sets[0].vaccine

@@ -66,12 +66,18 @@ def standby_join(*, code: str, district_id: int, vaccine_id: int) -> StandbyEntr
     code_set = code_set_for(code)
     district = get_district(district_id, region_id=code_set.region_id)
     vaccine = get_vaccine(vaccine_id)
-    chosen = code_set.pin_request.vaccine_id
+    chosen = code_set.vaccine_id
     if chosen is not None and chosen != vaccine.pk:
         raise ServiceError(
             "standby_other_vaccine",
             _("Ihre Vermittlungscodes gelten für einen anderen Impfstoff."),
             field="vaccine",
+        )
+    if not code_set.email:
+        raise ServiceError(
+            "standby_needs_email",
+            _("Für die Warteliste brauchen wir eine E-Mail-Adresse: dorthin senden wir Angebote."),
+            field="code",
         )
     if any_live_pair(holders=[code_set.holder]):
         raise ServiceError(
@@ -115,7 +121,7 @@ def standby_join(*, code: str, district_id: int, vaccine_id: int) -> StandbyEntr
 
 
 def _mail(code_set: CodeSet, *, kind: str, subject, body, params: dict) -> None:
-    person = code_set.pin_request
+    person = code_set
     with translation.override(person.language):
         message_send_later(
             channel="email",
@@ -233,7 +239,7 @@ def _make_offer(entry: StandbyEntry, option, now: dt.datetime) -> None:
     entry.status = StandbyStatus.OFFERED
     entry.offers_made += 1
     entry.save(update_fields=["status", "offers_made"])
-    person = entry.code_set.pin_request
+    person = entry.code_set
     with translation.override(person.language):
         link = settings.SITE_URL.rstrip("/") + reverse("codes:standby_offer", args=[token])
         until = when(expires_at)
@@ -257,7 +263,10 @@ def _make_offer(entry: StandbyEntry, option, now: dt.datetime) -> None:
         body=body,
         language=person.language,
     )
-    message_send_later(channel="sms", kind="standby_offer", recipient=person.mobile, body=sms)
+    if person.pin_request is not None:  # online: the mobile number the PIN went to
+        message_send_later(
+            channel="sms", kind="standby_offer", recipient=person.pin_request.mobile, body=sms
+        )
 
 
 def _open_offer(token: object, *, lock: bool = False) -> StandbyOffer:

@@ -290,7 +290,7 @@ def book(request: HttpRequest) -> HttpResponse:
         return render(request, "codes/book.html", {**context, "district_form": district_form})
     if vaccine is None:
         # Codes from before the vaccine choice: any offered vaccine with as many doses.
-        single = code_sets[0].pin_request.single_dose
+        single = code_sets[0].single_dose
         offered = [v for v in vaccines_offered(district_id=district_id) if (v.doses == 1) == single]
         if not offered:
             form.add_error(None, str(NO_VACCINE))

@@ -62,3 +62,51 @@ def keyed_hash(purpose: str, value: str) -> str:
     that must be found again by value."""
     key = hashlib.sha256(f"{settings.SECRET_KEY}:{purpose}".encode()).digest()
     return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+
+
+# Spelling alphabets for reading an identifier aloud on the phone: German DIN 5009 in its
+# traditional form, the international (NATO) one in English. Digits are said as words.
+_SPELLING = {
+    "de": dict(
+        zip(
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÜ0123456789",
+            [
+                *("Anton", "Berta", "Cäsar", "Dora", "Emil", "Friedrich", "Gustav"),
+                *("Heinrich", "Ida", "Julius", "Kaufmann", "Ludwig", "Martha", "Nordpol"),
+                *("Otto", "Paula", "Quelle", "Richard", "Samuel", "Theodor", "Ulrich"),
+                *("Viktor", "Wilhelm", "Xanthippe", "Ypsilon", "Zacharias"),
+                *("Ärger", "Ökonom", "Übermut"),
+                *("Null", "Eins", "Zwei", "Drei", "Vier", "Fünf", "Sechs", "Sieben", "Acht"),
+                "Neun",
+            ],
+            strict=True,
+        )
+    ),
+    "en": dict(
+        zip(
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
+            [
+                *("Alfa", "Bravo", "Charlie", "Delta", "Echo", "Foxtrot", "Golf", "Hotel"),
+                *("India", "Juliett", "Kilo", "Lima", "Mike", "November", "Oscar", "Papa"),
+                *("Quebec", "Romeo", "Sierra", "Tango", "Uniform", "Victor", "Whiskey"),
+                *("X-ray", "Yankee", "Zulu"),
+                *("Zero", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight"),
+                "Nine",
+            ],
+            strict=True,
+        )
+    ),
+}
+SPELLED_GROUP_SEPARATOR = " \N{EN DASH} "
+
+
+def spelled(text: str, language: str = "de") -> str:
+    """`text` spelled for reading aloud: each letter and digit as its word of the
+    language's spelling alphabet (German if the language has none), separated by spaces;
+    groups (split by dashes or spaces, as `grouped` shows them) separated by a dash,
+    SPELLED_GROUP_SEPARATOR. E.g. spelled("AB-C2") reads "Anton Berta", the dash, "Cäsar Zwei"."""
+    words = _SPELLING.get((language or "de").split("-")[0].lower(), _SPELLING["de"])
+    groups = [g for g in str(text).replace("-", " ").split() if g]
+    return SPELLED_GROUP_SEPARATOR.join(
+        " ".join(words.get(c, c) for c in group.upper()) for group in groups
+    )

@@ -1,0 +1,188 @@
+"""What an agent does with a registration on a call (assignment mode, issue 6): each use
+case calls the registrations app's service and writes the audit entry with the call's
+reason, in the same transaction where the service allows it. The registration services
+decide; this module adds who did it and why."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+from impftermin.audit.models import AuditAction, AuditSubject
+from impftermin.audit.services import audit_record
+from impftermin.booking.models import Channel
+from impftermin.core import identifiers
+from impftermin.core.errors import ServiceError
+from impftermin.core.throttle import Limit, attempt_give_back, attempt_take
+from impftermin.registrations import services
+from impftermin.registrations.models import Registration
+from impftermin.registrations.selectors import registration_for_caller
+
+# An agent mistypes now and then; many failures in an hour look like guessing.
+LOOKUPS_PER_AGENT = Limit("console-registration-agent", 30, dt.timedelta(hours=1))
+# Against guessing one person's date of birth, whoever asks.
+LOOKUPS_PER_TARGET = Limit("console-registration-target", 5, dt.timedelta(minutes=15))
+
+NOT_FOUND = _(
+    "Zu dieser Vorgangskennung und diesem Geburtsdatum gibt es keine Registrierung. Bitte prüfen Sie beide Angaben."
+)
+REGISTRATION = AuditSubject.REGISTRATION
+
+
+def registration_lookup(
+    *, user: Any, vorgangskennung: str, birth_date: dt.date, why: str
+) -> Registration:
+    """Find a registration by Vorgangskennung and date of birth (R20), nothing else.
+    Every attempt counts first against the agent and the Vorgangskennung (parallel
+    attempts cannot slip past), a success gives it back; an unknown Vorgangskennung and a
+    wrong date of birth read the same. Each attempt, found or not, is audited."""
+    value = services.normalise_vorgangskennung(vorgangskennung)  # a typo: no attempt
+    checks = [(LOOKUPS_PER_AGENT, str(user.pk)), (LOOKUPS_PER_TARGET, value)]
+    try:
+        attempt_take(checks)
+    except ServiceError:
+        audit_record(
+            user=user,
+            action=AuditAction.LOOKUP,
+            what=REGISTRATION,
+            which="",
+            why=why,
+            detail="throttled",
+        )
+        raise
+    registration = registration_for_caller(value, birth_date)
+    if registration is None:
+        audit_record(
+            user=user,
+            action=AuditAction.LOOKUP,
+            what=REGISTRATION,
+            which="",
+            why=why,
+            detail="not found",
+        )
+        raise ServiceError("not_found", NOT_FOUND, field="vorgangskennung")
+    for limit, key in checks:
+        attempt_give_back(limit, key)
+    audit_record(
+        user=user, action=AuditAction.LOOKUP, what=REGISTRATION, which=registration.pk, why=why
+    )
+    return registration
+
+
+def registration_viewed(*, user: Any, registration: Registration, why: str, detail: str = ""):
+    """A page showed the registration's personal data (`detail`: which part, e.g. contact)."""
+    audit_record(
+        user=user,
+        action=AuditAction.VIEW,
+        what=REGISTRATION,
+        which=registration.pk,
+        why=why,
+        detail=detail,
+    )
+
+
+def _changed(user: Any, registration_id: int, why: str, detail: str, *, delete=False) -> None:
+    audit_record(
+        user=user,
+        action=AuditAction.DELETE if delete else AuditAction.CHANGE,
+        what=REGISTRATION,
+        which=registration_id,
+        why=why,
+        detail=detail,
+    )
+
+
+def registration_register_by_phone(*, user: Any, why: str, **fields) -> Registration:
+    """R13, R17, R21: a caller registered by the agent, without password; without e-mail
+    the appointments go out by letter."""
+    with transaction.atomic():
+        registration = services.registration_create(
+            channel=Channel.PHONE, password=None, client=None, **fields
+        )
+        _changed(user, registration.pk, why, "registered")
+    return registration
+
+
+def registration_choose_by_phone(
+    *,
+    user: Any,
+    registration_id: int,
+    first_slot_id: int,
+    second_slot_id: int | None,
+    rebook: bool,
+    why: str,
+):
+    """R18 (book, when waiting) or R20 (rebook, the engine enforces the cut-off). A lost
+    race changes nothing and is not audited as a change; its result offers other times."""
+    book = services.registration_rebook if rebook else services.registration_book
+    with transaction.atomic():
+        result = book(
+            registration_id=registration_id,
+            first_slot_id=first_slot_id,
+            second_slot_id=second_slot_id,
+            channel=Channel.PHONE,
+        )
+        if result.booked:
+            _changed(user, registration_id, why, "rebooked" if rebook else "booked")
+    return result
+
+
+def registration_cancel_by_phone(*, user: Any, registration_id: int, why: str) -> Registration:
+    """R22: the pair is cancelled, the registration stays in the pool."""
+    with transaction.atomic():
+        registration = services.registration_pair_cancel(registration_id=registration_id)
+        _changed(user, registration_id, why, "cancelled")
+    return registration
+
+
+def registration_delete_by_phone(*, user: Any, registration_id: int, why: str) -> Registration:
+    """R23: out of the pool for good, personal data erased."""
+    with transaction.atomic():
+        registration = services.registration_delete(registration_id=registration_id)
+        _changed(user, registration_id, why, "deleted", delete=True)
+    return registration
+
+
+def registrations_couple_by_phone(
+    *,
+    user: Any,
+    registration_id: int,
+    partner_vorgangskennung: str,
+    partner_birth_date: dt.date,
+    why: str,
+) -> Registration:
+    """R19 with both Vorgangskennungen. Not in one transaction with the audit entry: the
+    service counts failed partner checks in its own, which must survive a refusal. Both
+    registrations get an entry."""
+    registration = services.registrations_couple(
+        registration_id=registration_id,
+        partner_vorgangskennung=partner_vorgangskennung,
+        partner_birth_date=partner_birth_date,
+    )
+    with transaction.atomic():
+        _changed(user, registration.pk, why, "coupled")
+        _changed(user, registration.partner_id, why, "coupled")
+    return registration
+
+
+def registration_uncouple_by_phone(*, user: Any, registration_id: int, why: str) -> Registration:
+    with transaction.atomic():
+        partner_id = (
+            Registration.objects.filter(pk=registration_id)
+            .values_list("partner_id", flat=True)
+            .first()
+        )
+        result = services.registration_uncouple(registration_id=registration_id)
+        _changed(user, registration_id, why, "uncoupled")
+        if partner_id is not None:
+            _changed(user, partner_id, why, "uncoupled")
+    return result
+
+
+def grouped_and_spelled(vorgangskennung: str, language: str) -> tuple[str, str]:
+    """The Vorgangskennung as shown (groups of four) and spelled for reading aloud."""
+    text = identifiers.grouped(vorgangskennung)
+    return text, identifiers.spelled(text, language)

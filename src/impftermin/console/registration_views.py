@@ -1,0 +1,462 @@
+"""The console for regions in assignment mode (Hessen, issue 6 item 3): find a
+registration only by Vorgangskennung and date of birth (R20), see what the call needs,
+book (R18), rebook (R20), cancel (R22), delete (R23), link a couple (R19), and register a
+caller by phone without password (R13, R17, R21).
+
+The registration found is kept in the session for this call only; a new lookup or "end
+call" replaces it. Every look at personal data and every change is audited with the call's
+reason (console/registration_services.py). Views stay thin: forms check the shape, the
+services decide."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import replace
+from functools import wraps
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from impftermin.booking.forms import SlotChoiceForm, chosen_day, labelled_options, lost_race
+from impftermin.booking.forms import option_value as slot_option_value
+from impftermin.booking.selectors import (
+    booked_appointments,
+    free_days,
+    in_progress_refusal,
+    pair_options,
+    rebook_refusal,
+)
+from impftermin.centres.selectors import district_centres, get_vaccine, vaccines_offered
+from impftermin.console import registration_services as console
+from impftermin.console.forms import (
+    CallReason,
+    CoupleForm,
+    FindRegistrationForm,
+    PhoneRegistrationForm,
+    PhoneStartForm,
+)
+from impftermin.console.views import CONSOLE
+from impftermin.core.errors import ServiceError
+from impftermin.core.flow import forget, recall, remember
+from impftermin.regions.models import BookingMode
+from impftermin.regions.selectors import districts_for_postcode
+from impftermin.regions.start import district_chosen, postcode_place, region_asked
+from impftermin.registrations.models import Registration, RegistrationStatus
+from impftermin.registrations.selectors import live_pair, live_registration, newest_letter
+from impftermin.staff.decorators import staff_required
+from impftermin.vaccines.selectors import vaccine_eligibility
+
+CALL = "console_registration_call"  # the registration of this call and the call's reason
+FLOW = "console_registration_flow"  # phone registration: region, district, postcode, …
+CHOICE = "console_registration_choice"  # the nonce of the times page shown
+DAY_PARAM = "tag"
+DONE = ("gebucht", "umgebucht", "storniert", "verbunden", "getrennt")  # after an action
+
+
+def _render(request, template, context, *, status=200, error: ServiceError | None = None):
+    """A page; a throttled refusal answers 429 with Retry-After."""
+    response = render(request, f"console/registrations/{template}", context, status=status)
+    if error is not None and error.code == "throttled":
+        response.status_code = 429
+        response["Retry-After"] = str(error.params.get("retry_after", 60))
+    return response
+
+
+def _start_call(request: HttpRequest, registration: Registration, why: str) -> None:
+    forget(request, CHOICE)
+    remember(request, CALL, {"id": registration.pk, "why": why})
+
+
+def _on_call(view):
+    """Console staff only; the registration of the current call is passed on, or the agent
+    is sent to the lookup."""
+
+    @staff_required(permission=CONSOLE)
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        call = recall(request, CALL) or {}
+        registration = live_registration(call.get("id"))
+        why = call.get("why")
+        if registration is None or why not in CallReason.values:
+            forget(request, CALL, CHOICE)
+            return redirect("console:registration_find")
+        return view(request, registration, why, *args, **kwargs)
+
+    return wrapped
+
+
+def _detail_url(flag: str | None = None) -> str:
+    url = reverse("console:registration_detail")
+    return f"{url}?{flag}=1" if flag else url
+
+
+# --- finding a registration ---------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required(permission=CONSOLE)
+def registration_find(request: HttpRequest) -> HttpResponse:
+    """Vorgangskennung and date of birth (R20), and the call's reason; nothing else."""
+    form = FindRegistrationForm(request.POST or None)
+    if request.method == "GET" or not form.is_valid():
+        return _render(request, "find.html", {"form": form})
+    data = form.cleaned_data
+    try:
+        registration = console.registration_lookup(
+            user=request.user,
+            vorgangskennung=data["vorgangskennung"],
+            birth_date=data["birth_date"],
+            why=data["reason"],
+        )
+    except ServiceError as error:
+        form.add_service_error(error)
+        return _render(request, "find.html", {"form": form}, error=error)
+    _start_call(request, registration, data["reason"])
+    return redirect("console:registration_detail")
+
+
+@require_POST
+@staff_required(permission=CONSOLE)
+def registration_end(request: HttpRequest) -> HttpResponse:
+    """The call is over: the registration leaves the agent's session."""
+    forget(request, CALL, CHOICE, FLOW)
+    return redirect("console:registration_find")
+
+
+@require_http_methods(["GET", "POST"])
+@_on_call
+def registration_detail(request: HttpRequest, registration: Registration, why: str):
+    """What the call needs: Vorgangskennung, name, status, centre, vaccine, the live pair
+    and the newest letter (R12), the partner (R19). Contact data only on request (POST,
+    audited separately)."""
+    show_contact = request.method == "POST" and request.POST.get("show") == "contact"
+    console.registration_viewed(
+        user=request.user,
+        registration=registration,
+        why=why,
+        detail="contact" if show_contact else "",
+    )
+    pair = live_pair(registration)
+    appointments = list(pair.appointments.all()) if pair else []
+    letter = newest_letter(registration)
+    vorgangskennung, spelled = console.grouped_and_spelled(
+        registration.vorgangskennung, request.LANGUAGE_CODE
+    )
+    context = {
+        "registration": registration,
+        "why": why,
+        "vorgangskennung": vorgangskennung,
+        "spelled": spelled,
+        "pair": pair,
+        "appointments": booked_appointments(pair) if pair else [],
+        "letter": letter,
+        "letter_valid": letter is not None and pair is not None and letter.pair_id == pair.pk,
+        "partner": console.grouped_and_spelled(registration.partner.vorgangskennung, "de")[0]
+        if registration.partner_id
+        else None,
+        "show_contact": show_contact,
+        "rebook_refusal": rebook_refusal(pair=pair, appointments=appointments, now=timezone.now())
+        if pair
+        else None,
+        "cancel_refusal": in_progress_refusal(appointments) if pair else None,
+        "done": next((flag for flag in DONE if flag in request.GET), None),
+    }
+    return _render(request, "detail.html", context)
+
+
+# --- actions on it ------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@_on_call
+def registration_choose(request: HttpRequest, registration: Registration, why: str):
+    """Free times at the person's centre by day, as on the citizen's page: book when
+    waiting (R18), or move the pair (R20: the engine refuses within the cut-off)."""
+    if registration.status == RegistrationStatus.REVIEW:
+        return redirect("console:registration_detail")
+    pair = live_pair(registration)
+    rebook = pair is not None
+    vaccine = registration.vaccine
+    single_dose = registration.single_dose and vaccine.doses == 2  # R27: one appointment
+    today = timezone.localdate()
+    window = {
+        "district_id": registration.district_id,
+        "vaccine": vaccine,
+        "date_from": today,
+        "date_to": today + dt.timedelta(days=registration.region.release_days_ahead),
+        "centre_id": registration.centre_id,
+        "party_size": 1 if registration.partner_id is None else 2,  # a couple (R19)
+        "require_second": not single_dose,
+    }
+    days = free_days(**window)
+    day = chosen_day(request.GET.get(DAY_PARAM) or request.POST.get(DAY_PARAM), days)
+    options = []
+    if day is not None:
+        options = pair_options(**{**window, "date_from": day, "date_to": day}, limit=200)
+        if single_dose:
+            options = [replace(o, second_slot_id=None, second_start=None) for o in options]
+    form = SlotChoiceForm(
+        request.POST or None, options=[(slot_option_value(o), "") for o in options]
+    )
+    nonce = recall(request, CHOICE, kind=str)
+    if request.method == "GET" or nonce is None:
+        nonce = secrets.token_urlsafe(8)
+        remember(request, CHOICE, nonce)
+    context = {
+        "form": form,
+        "registration": registration,
+        "why": why,
+        "vaccine": vaccine,
+        "rebook": rebook,
+        "pair": pair,
+        "appointments": booked_appointments(pair) if pair else [],
+        "party_size": window["party_size"],
+        "single_dose": single_dose,
+        "days": days,
+        "day": day,
+        "day_param": DAY_PARAM,
+        "nonce": nonce,
+        "options": labelled_options(options),
+    }
+    if rebook:
+        refusal = rebook_refusal(
+            pair=pair, appointments=list(pair.appointments.all()), now=timezone.now()
+        )
+        if refusal:
+            return _render(request, "choose.html", {**context, "refusal": refusal}, status=409)
+    if request.method == "GET" or not form.is_valid():
+        return _render(request, "choose.html", context)
+    if request.POST.get("nonce") != nonce:
+        return redirect("console:registration_choose")  # a page made before (another tab)
+    first_slot_id, second_slot_id = form.slot_ids()
+    try:
+        result = console.registration_choose_by_phone(
+            user=request.user,
+            registration_id=registration.pk,
+            first_slot_id=first_slot_id,
+            second_slot_id=second_slot_id,
+            rebook=rebook,
+            why=why,
+        )
+    except ServiceError as error:
+        form.add_service_error(error)
+        return _render(request, "choose.html", context, status=409)
+    if not result.booked:
+        return _render(request, "choose.html", {**context, **lost_race(result)})
+    forget(request, CHOICE)
+    return redirect(_detail_url("umgebucht" if rebook else "gebucht"))
+
+
+@require_http_methods(["GET", "POST"])
+@_on_call
+def registration_cancel(request: HttpRequest, registration: Registration, why: str):
+    """R22, said plainly before confirming: the registration stays in the pool."""
+    pair = live_pair(registration)
+    if pair is None:
+        return redirect("console:registration_detail")
+    context = {
+        "registration": registration,
+        "why": why,
+        "pair": pair,
+        "appointments": booked_appointments(pair),
+    }
+    if request.method == "GET":
+        return _render(request, "cancel.html", context)
+    try:
+        console.registration_cancel_by_phone(
+            user=request.user, registration_id=registration.pk, why=why
+        )
+    except ServiceError as error:
+        return _render(request, "cancel.html", {**context, "error": error}, status=409)
+    return redirect(_detail_url("storniert"))
+
+
+@require_http_methods(["GET", "POST"])
+@_on_call
+def registration_delete(request: HttpRequest, registration: Registration, why: str):
+    """R23, after confirming: out of the pool for good, personal data erased."""
+    context = {"registration": registration, "why": why, "pair": live_pair(registration)}
+    if request.method == "GET":
+        return _render(request, "delete.html", context)
+    try:
+        console.registration_delete_by_phone(
+            user=request.user, registration_id=registration.pk, why=why
+        )
+    except ServiceError as error:
+        return _render(request, "delete.html", {**context, "error": error}, status=409)
+    forget(request, CALL, CHOICE)
+    return _render(request, "deleted.html", {})
+
+
+@require_http_methods(["GET", "POST"])
+@_on_call
+def registration_couple(request: HttpRequest, registration: Registration, why: str):
+    """R19: link with the partner's Vorgangskennung and date of birth; pairs side by side."""
+    form = CoupleForm(request.POST or None)
+    context = {"form": form, "registration": registration, "why": why}
+    if registration.partner_id is not None:
+        return redirect("console:registration_detail")
+    if request.method == "GET" or not form.is_valid():
+        return _render(request, "couple.html", context)
+    try:
+        console.registrations_couple_by_phone(
+            user=request.user,
+            registration_id=registration.pk,
+            partner_vorgangskennung=form.cleaned_data["partner_vorgangskennung"],
+            partner_birth_date=form.cleaned_data["partner_birth_date"],
+            why=why,
+        )
+    except ServiceError as error:
+        form.add_service_error(error)
+        return _render(request, "couple.html", context, status=409, error=error)
+    return redirect(_detail_url("verbunden"))
+
+
+@require_POST
+@_on_call
+def registration_uncouple(request: HttpRequest, registration: Registration, why: str):
+    try:
+        console.registration_uncouple_by_phone(
+            user=request.user, registration_id=registration.pk, why=why
+        )
+    except ServiceError:
+        return redirect("console:registration_detail")
+    return redirect(_detail_url("getrennt"))
+
+
+# --- registering a caller (R13, R17, R21) -----------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required(permission=CONSOLE)
+def registration_new(request: HttpRequest) -> HttpResponse:
+    """Postcode (region and district, R12) and date of birth (eligibility) first."""
+    region = region_asked(request)
+    form = PhoneStartForm(request.POST or None)
+    context = {"form": form, "region": region}
+    if request.method == "GET" or not form.is_valid():
+        return _render(request, "new.html", context)
+    postcode = form.cleaned_data["postcode"].strip()
+    try:
+        place = postcode_place(postcode=postcode, region=region)
+    except ServiceError as error:
+        form.add_service_error(error)
+        return _render(request, "new.html", context)
+    if place.region is None:
+        return _render(request, "new.html", {**context, "regions": place.regions})
+    region = context["region"] = place.region
+    if region.booking_mode != BookingMode.ASSIGNMENT:
+        return _render(request, "new.html", {**context, "other_mode": True})
+    district, context["district_form"] = district_chosen(request, place.districts)
+    if district is None:
+        return _render(request, "new.html", context)
+    birth_date = form.cleaned_data["birth_date"]
+    try:
+        eligibility = vaccine_eligibility(district=district, birth_date=birth_date)
+    except ServiceError as error:
+        form.add_service_error(error)
+        return _render(request, "new.html", context)
+    if not eligibility.eligible:
+        return _render(request, "new.html", {**context, "refused": eligibility})
+    remember(
+        request,
+        FLOW,
+        {
+            "region": region.pk,
+            "district": district.pk,
+            "postcode": postcode,
+            "birth_date": birth_date.isoformat(),
+            "vaccines": [v.pk for v in eligibility.vaccines],
+        },
+    )
+    return redirect("console:registration_new_details")
+
+
+def _flow(request: HttpRequest) -> dict | None:
+    flow = dict(recall(request, FLOW) or {})
+    try:
+        flow["birth_date"] = dt.date.fromisoformat(flow["birth_date"])
+        districts = districts_for_postcode(region_id=flow["region"], postcode=flow["postcode"])
+        flow["district"] = next(d for d in districts if d.pk == flow["district"])
+    except (TypeError, KeyError, ValueError, StopIteration, ServiceError):
+        return None
+    vaccines = []
+    for pk in flow.get("vaccines") or []:
+        try:
+            vaccines.append(get_vaccine(pk))
+        except ServiceError:
+            continue
+    offered = vaccines_offered(district_id=flow["district"].pk)
+    flow["vaccines"] = [v for v in vaccines if v in offered]
+    flow["centres"] = district_centres(district_id=flow["district"].pk)
+    return flow
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required(permission=CONSOLE)
+def registration_new_details(request: HttpRequest) -> HttpResponse:
+    """Person, address, centre, vaccine, e-mail (optional, R17) and language; no password
+    (R21)."""
+    flow = _flow(request)
+    if flow is None:
+        return redirect("console:registration_new")
+    form = PhoneRegistrationForm(
+        request.POST or None, centres=flow["centres"], vaccines=flow["vaccines"]
+    )
+    context = {"form": form, "flow": flow}
+    if request.method == "GET" or not form.is_valid():
+        return _render(request, "new_details.html", context)
+    data = form.cleaned_data
+    try:
+        registration = console.registration_register_by_phone(
+            user=request.user,
+            why=CallReason.REGISTER,
+            region_id=flow["district"].region_id,
+            first_name=data["first_name"],
+            last_name=data["last_name"],
+            birth_date=flow["birth_date"],
+            street=data["street"],
+            postcode=flow["postcode"],
+            city=data["city"],
+            residence=data["residence"],
+            centre_id=data["centre"],
+            vaccine_id=data["vaccine"],
+            email=data["email"],
+            mobile=data["mobile"],
+            single_dose=data["single_dose"],
+            for_someone_else=data["for_someone_else"],
+            language=data["language"],
+        )
+    except ServiceError as error:
+        form.add_service_error(error)
+        return _render(request, "new_details.html", context, status=409, error=error)
+    forget(request, FLOW)
+    _start_call(request, registration, CallReason.REGISTER)
+    return redirect("console:registration_created")
+
+
+@require_http_methods(["GET"])
+@_on_call
+def registration_created(request: HttpRequest, registration: Registration, why: str):
+    """The new Vorgangskennung, big and spelled for reading it aloud (in German and, for
+    a caller in another language, in theirs)."""
+    console.registration_viewed(user=request.user, registration=registration, why=why)
+    vorgangskennung, spelled = console.grouped_and_spelled(registration.vorgangskennung, "de")
+    other = None
+    if registration.language != "de":
+        other = console.grouped_and_spelled(registration.vorgangskennung, registration.language)[1]
+    return _render(
+        request,
+        "created.html",
+        {
+            "registration": registration,
+            "why": why,
+            "vorgangskennung": vorgangskennung,
+            "spelled": spelled,
+            "spelled_other": other,
+        },
+    )
