@@ -10,9 +10,6 @@ services decide."""
 
 from __future__ import annotations
 
-import datetime as dt
-import secrets
-from dataclasses import replace
 from functools import wraps
 
 from django.http import HttpRequest, HttpResponse
@@ -21,16 +18,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from impftermin.booking.forms import SlotChoiceForm, chosen_day, labelled_options, lost_race
+from impftermin.booking.forms import SlotChoiceForm, labelled_options, lost_race
 from impftermin.booking.forms import option_value as slot_option_value
 from impftermin.booking.selectors import (
     booked_appointments,
-    free_days,
     in_progress_refusal,
-    pair_options,
     rebook_refusal,
 )
-from impftermin.centres.selectors import district_centres, get_vaccine, vaccines_offered
 from impftermin.console import registration_services as console
 from impftermin.console.forms import (
     CallReason,
@@ -41,14 +35,17 @@ from impftermin.console.forms import (
 )
 from impftermin.console.views import CONSOLE
 from impftermin.core.errors import ServiceError
-from impftermin.core.flow import forget, recall, remember
-from impftermin.regions.models import BookingMode
-from impftermin.regions.selectors import districts_for_postcode
-from impftermin.regions.start import district_chosen, postcode_place, region_asked
+from impftermin.core.flow import forget, page_nonce, recall, remember
+from impftermin.regions.start import region_asked
+from impftermin.registrations.flow import OTHER_MODE, SHOW, start_state, start_step
 from impftermin.registrations.models import Registration, RegistrationStatus
-from impftermin.registrations.selectors import live_pair, live_registration, newest_letter
+from impftermin.registrations.selectors import (
+    live_pair,
+    live_registration,
+    newest_letter,
+    registration_times,
+)
 from impftermin.staff.decorators import staff_required
-from impftermin.vaccines.selectors import vaccine_eligibility
 
 CALL = "console_registration_call"  # the registration of this call and the call's reason
 FLOW = "console_registration_flow"  # phone registration: region, district, postcode, …
@@ -181,31 +178,13 @@ def registration_choose(request: HttpRequest, registration: Registration, why: s
     pair = live_pair(registration)
     rebook = pair is not None
     vaccine = registration.vaccine
-    single_dose = registration.single_dose and vaccine.doses == 2  # R27: one appointment
-    today = timezone.localdate()
-    window = {
-        "district_id": registration.district_id,
-        "vaccine": vaccine,
-        "date_from": today,
-        "date_to": today + dt.timedelta(days=registration.region.release_days_ahead),
-        "centre_id": registration.centre_id,
-        "party_size": 1 if registration.partner_id is None else 2,  # a couple (R19)
-        "require_second": not single_dose,
-    }
-    days = free_days(**window)
-    day = chosen_day(request.GET.get(DAY_PARAM) or request.POST.get(DAY_PARAM), days)
-    options = []
-    if day is not None:
-        options = pair_options(**{**window, "date_from": day, "date_to": day}, limit=200)
-        if single_dose:
-            options = [replace(o, second_slot_id=None, second_start=None) for o in options]
-    form = SlotChoiceForm(
-        request.POST or None, options=[(slot_option_value(o), "") for o in options]
+    times = registration_times(
+        registration, request.GET.get(DAY_PARAM) or request.POST.get(DAY_PARAM)
     )
-    nonce = recall(request, CHOICE, kind=str)
-    if request.method == "GET" or nonce is None:
-        nonce = secrets.token_urlsafe(8)
-        remember(request, CHOICE, nonce)
+    form = SlotChoiceForm(
+        request.POST or None, options=[(slot_option_value(o), "") for o in times.options]
+    )
+    nonce = page_nonce(request, CHOICE)
     context = {
         "form": form,
         "registration": registration,
@@ -214,13 +193,13 @@ def registration_choose(request: HttpRequest, registration: Registration, why: s
         "rebook": rebook,
         "pair": pair,
         "appointments": booked_appointments(pair) if pair else [],
-        "party_size": window["party_size"],
-        "single_dose": single_dose,
-        "days": days,
-        "day": day,
+        "party_size": times.party_size,
+        "single_dose": times.single_dose,
+        "days": times.days,
+        "day": times.day,
         "day_param": DAY_PARAM,
         "nonce": nonce,
-        "options": labelled_options(options),
+        "options": labelled_options(times.options),
     }
     if rebook:
         refusal = rebook_refusal(
@@ -340,60 +319,16 @@ def registration_new(request: HttpRequest) -> HttpResponse:
     context = {"form": form, "region": region}
     if request.method == "GET" or not form.is_valid():
         return _render(request, "new.html", context)
-    postcode = form.cleaned_data["postcode"].strip()
-    try:
-        place = postcode_place(postcode=postcode, region=region)
-    except ServiceError as error:
-        form.add_service_error(error)
-        return _render(request, "new.html", context)
-    if place.region is None:
-        return _render(request, "new.html", {**context, "regions": place.regions})
-    region = context["region"] = place.region
-    if region.booking_mode != BookingMode.ASSIGNMENT:
+    outcome = start_step(request, form, context, key=FLOW)
+    if outcome == OTHER_MODE:
         return _render(request, "new.html", {**context, "other_mode": True})
-    district, context["district_form"] = district_chosen(request, place.districts)
-    if district is None:
+    if outcome == SHOW:
         return _render(request, "new.html", context)
-    birth_date = form.cleaned_data["birth_date"]
-    try:
-        eligibility = vaccine_eligibility(district=district, birth_date=birth_date)
-    except ServiceError as error:
-        form.add_service_error(error)
-        return _render(request, "new.html", context)
-    if not eligibility.eligible:
-        return _render(request, "new.html", {**context, "refused": eligibility})
-    remember(
-        request,
-        FLOW,
-        {
-            "region": region.pk,
-            "district": district.pk,
-            "postcode": postcode,
-            "birth_date": birth_date.isoformat(),
-            "vaccines": [v.pk for v in eligibility.vaccines],
-        },
-    )
     return redirect("console:registration_new_details")
 
 
 def _flow(request: HttpRequest) -> dict | None:
-    flow = dict(recall(request, FLOW) or {})
-    try:
-        flow["birth_date"] = dt.date.fromisoformat(flow["birth_date"])
-        districts = districts_for_postcode(region_id=flow["region"], postcode=flow["postcode"])
-        flow["district"] = next(d for d in districts if d.pk == flow["district"])
-    except (TypeError, KeyError, ValueError, StopIteration, ServiceError):
-        return None
-    vaccines = []
-    for pk in flow.get("vaccines") or []:
-        try:
-            vaccines.append(get_vaccine(pk))
-        except ServiceError:
-            continue
-    offered = vaccines_offered(district_id=flow["district"].pk)
-    flow["vaccines"] = [v for v in vaccines if v in offered]
-    flow["centres"] = district_centres(district_id=flow["district"].pk)
-    return flow
+    return start_state(request, key=FLOW)
 
 
 @require_http_methods(["GET", "POST"])

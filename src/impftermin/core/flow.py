@@ -4,6 +4,7 @@ shared computer), and never trusted to hold the shape it should."""
 
 from __future__ import annotations
 
+import secrets
 import time
 
 from django.http import HttpRequest
@@ -31,3 +32,13 @@ def recall(request: HttpRequest, key: str, kind: type = dict):
 def forget(request: HttpRequest, *keys: str) -> None:
     for key in keys:
         request.session.pop(key, None)
+
+
+def page_nonce(request: HttpRequest, key: str) -> str:
+    """The nonce of a choice page: new each time the page is shown (GET), the same while
+    its form is posted. A POST carrying another nonce comes from a page made before."""
+    nonce = recall(request, key, kind=str)
+    if request.method == "GET" or nonce is None:
+        nonce = secrets.token_urlsafe(8)
+        remember(request, key, nonce)
+    return nonce

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, replace
 
+from django.utils import timezone
+
+from impftermin.booking.forms import chosen_day
 from impftermin.booking.models import AppointmentPair
-from impftermin.booking.selectors import live_pair_for
+from impftermin.booking.selectors import PairOption, free_days, live_pair_for, pair_options
 from impftermin.core import identifiers
 from impftermin.registrations.models import Letter, Registration, RegistrationStatus
 from impftermin.registrations.services import VORGANGSKENNUNG_LENGTH
@@ -51,3 +55,39 @@ def newest_letter(registration: Registration) -> Letter | None:
 
 def live_pair(registration: Registration) -> AppointmentPair | None:
     return live_pair_for(holder=registration.holder)
+
+
+@dataclass(frozen=True)
+class Times:
+    """The free times a registration may choose from (R18, R20): days in the release
+    window at its centre, with its vaccine, side by side for a couple (R19), one
+    appointment for a single-dose registration (R27); the options of one day."""
+
+    days: list[tuple[dt.date, int]]
+    day: dt.date | None
+    options: list[PairOption]
+    party_size: int
+    single_dose: bool
+
+
+def registration_times(registration: Registration, requested_day: str | None) -> Times:
+    vaccine = registration.vaccine
+    single_dose = registration.single_dose and vaccine.doses == 2
+    today = timezone.localdate()
+    window = {
+        "district_id": registration.district_id,
+        "vaccine": vaccine,
+        "date_from": today,
+        "date_to": today + dt.timedelta(days=registration.region.release_days_ahead),
+        "centre_id": registration.centre_id,
+        "party_size": 1 if registration.partner_id is None else 2,
+        "require_second": not single_dose,
+    }
+    days = free_days(**window)
+    day = chosen_day(requested_day, days)
+    options = []
+    if day is not None:
+        options = pair_options(**{**window, "date_from": day, "date_to": day}, limit=200)
+        if single_dose:
+            options = [replace(o, second_slot_id=None, second_start=None) for o in options]
+    return Times(days, day, options, window["party_size"], single_dose)
