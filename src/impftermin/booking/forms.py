@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 
 from django import forms
@@ -60,16 +59,3 @@ def lost_race(result) -> dict:
         "options": alternatives,
         "lost_race": True,
     }
-
-
-def chosen_day(raw: str | None, days: list[tuple[dt.date, int]]) -> dt.date | None:
-    """The day asked for when it has free times, else the first that has."""
-    free = [day for day, _count in days]
-    if raw:
-        try:
-            day = dt.date.fromisoformat(raw)
-        except ValueError:
-            day = None
-        if day in free:
-            return day
-    return free[0] if free else None

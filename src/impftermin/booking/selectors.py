@@ -411,3 +411,52 @@ def live_pairs_for(*, holders: list[str]) -> dict[str, AppointmentPair]:
         pair.holder: pair
         for pair in AppointmentPair.objects.filter(holder__in=holders, status=PairStatus.BOOKED)
     }
+
+
+def chosen_day(raw: str | None, days: list[tuple[dt.date, int]]) -> dt.date | None:
+    """The day asked for when it has free times, else the first that has."""
+    free = [day for day, _count in days]
+    if raw:
+        try:
+            day = dt.date.fromisoformat(raw)
+        except ValueError:
+            day = None
+        if day in free:
+            return day
+    return free[0] if free else None
+
+
+@dataclass(frozen=True)
+class TimesByDay:
+    """What a page of free times shows: the days with free first appointments in the
+    release window, the day shown, and its options."""
+
+    days: list[tuple[dt.date, int]]
+    day: dt.date | None
+    options: list[PairOption]
+
+
+def times_by_day(
+    *,
+    requested_day: str | None,
+    district_id: int,
+    vaccine: Vaccine,
+    days_ahead: int,
+    party_size: int = 1,
+    require_second: bool = True,
+    centre_id: int | None = None,
+) -> TimesByDay:
+    """Free times by day from today to `days_ahead` (the region's release window): every
+    channel's times page (citizens, console, registrations) asks this one question."""
+    today = timezone.localdate()
+    window = {
+        "district_id": district_id,
+        "vaccine": vaccine,
+        "party_size": party_size,
+        "require_second": require_second,
+        "centre_id": centre_id,
+    }
+    days = free_days(**window, date_from=today, date_to=today + dt.timedelta(days=days_ahead))
+    day = chosen_day(requested_day, days)
+    options = [] if day is None else pair_options(**window, date_from=day, date_to=day, limit=200)
+    return TimesByDay(days, day, options)

@@ -8,7 +8,6 @@ typed in (they expire with the session, after an hour)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import secrets
 
 from django.http import HttpRequest, HttpResponse
@@ -20,7 +19,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from impftermin.booking.forms import (
     SlotChoiceForm,
-    chosen_day,
     labelled_options,
     lost_race,
     option_value,
@@ -28,10 +26,9 @@ from impftermin.booking.forms import (
 from impftermin.booking.messages import NO_PRINTOUT, WHAT_TO_BRING
 from impftermin.booking.selectors import (
     booked_appointments,
-    free_days,
     get_district,
-    pair_options,
     rebook_refusal,
+    times_by_day,
 )
 from impftermin.centres.selectors import get_vaccine, vaccines_offered
 from impftermin.codes import forms
@@ -337,28 +334,15 @@ def choose(request: HttpRequest) -> HttpResponse:
     # A household books side by side and needs both doses for everyone (R7); one person
     # may take a first appointment alone, the second is then given at the centre (R6).
     require_second = party_size > 1 or booking.get("rebook", False)
-    today = timezone.localdate()
-    last_day = today + dt.timedelta(days=district.region.release_days_ahead)
-    days = free_days(
+    times = times_by_day(
+        requested_day=request.GET.get(DAY_PARAM) or request.POST.get(DAY_PARAM),
         district_id=district.pk,
         vaccine=vaccine,
-        date_from=today,
-        date_to=last_day,
+        days_ahead=district.region.release_days_ahead,
         party_size=party_size,
         require_second=require_second,
     )
-    day = chosen_day(request.GET.get(DAY_PARAM) or request.POST.get(DAY_PARAM), days)
-    options = []
-    if day is not None:
-        options = pair_options(
-            district_id=district.pk,
-            vaccine=vaccine,
-            date_from=day,
-            date_to=day,
-            party_size=party_size,
-            limit=200,
-            require_second=require_second,
-        )
+    days, day, options = times.days, times.day, times.options
     form = SlotChoiceForm(request.POST or None, options=[(option_value(o), "") for o in options])
     context = {
         "form": form,

@@ -22,17 +22,15 @@ from impftermin.audit.models import AuditAction, AuditSubject
 from impftermin.audit.services import audit_record
 from impftermin.booking.forms import (
     SlotChoiceForm,
-    chosen_day,
     labelled_options,
     lost_race,
     option_value,
 )
 from impftermin.booking.selectors import (
     booked_appointments,
-    free_days,
     get_district,
-    pair_options,
     rebook_refusal,
+    times_by_day,
 )
 from impftermin.centres.selectors import get_vaccine
 from impftermin.codes.services import (
@@ -77,27 +75,15 @@ def _audit(request: HttpRequest, action: str, what: str, which, why: str, detail
 
 def _times(request: HttpRequest, *, district, vaccine, party_size: int, require_second: bool):
     """The free days and, for the chosen day, the free times (the engine's own lists)."""
-    today = timezone.localdate()
-    days = free_days(
+    times = times_by_day(
+        requested_day=request.GET.get(DAY_PARAM) or request.POST.get(DAY_PARAM),
         district_id=district.pk,
         vaccine=vaccine,
-        date_from=today,
-        date_to=today + dt.timedelta(days=district.region.release_days_ahead),
+        days_ahead=district.region.release_days_ahead,
         party_size=party_size,
         require_second=require_second,
     )
-    day = chosen_day(request.GET.get(DAY_PARAM) or request.POST.get(DAY_PARAM), days)
-    options = []
-    if day is not None:
-        options = pair_options(
-            district_id=district.pk,
-            vaccine=vaccine,
-            date_from=day,
-            date_to=day,
-            party_size=party_size,
-            limit=200,
-            require_second=require_second,
-        )
+    days, day, options = times.days, times.day, times.options
     form = SlotChoiceForm(request.POST or None, options=[(option_value(o), "") for o in options])
     return form, {
         "form": form,

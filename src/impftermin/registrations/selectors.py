@@ -5,11 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, replace
 
-from django.utils import timezone
-
-from impftermin.booking.forms import chosen_day
 from impftermin.booking.models import AppointmentPair
-from impftermin.booking.selectors import PairOption, free_days, live_pair_for, pair_options
+from impftermin.booking.selectors import PairOption, live_pair_for, times_by_day
 from impftermin.core import identifiers
 from impftermin.registrations.models import Letter, Registration, RegistrationStatus
 from impftermin.registrations.services import VORGANGSKENNUNG_LENGTH
@@ -73,21 +70,17 @@ class Times:
 def registration_times(registration: Registration, requested_day: str | None) -> Times:
     vaccine = registration.vaccine
     single_dose = registration.single_dose and vaccine.doses == 2
-    today = timezone.localdate()
-    window = {
-        "district_id": registration.district_id,
-        "vaccine": vaccine,
-        "date_from": today,
-        "date_to": today + dt.timedelta(days=registration.region.release_days_ahead),
-        "centre_id": registration.centre_id,
-        "party_size": 1 if registration.partner_id is None else 2,
-        "require_second": not single_dose,
-    }
-    days = free_days(**window)
-    day = chosen_day(requested_day, days)
-    options = []
-    if day is not None:
-        options = pair_options(**{**window, "date_from": day, "date_to": day}, limit=200)
-        if single_dose:
-            options = [replace(o, second_slot_id=None, second_start=None) for o in options]
-    return Times(days, day, options, window["party_size"], single_dose)
+    party_size = 1 if registration.partner_id is None else 2
+    times = times_by_day(
+        requested_day=requested_day,
+        district_id=registration.district_id,
+        vaccine=vaccine,
+        days_ahead=registration.region.release_days_ahead,
+        party_size=party_size,
+        require_second=not single_dose,
+        centre_id=registration.centre_id,
+    )
+    options = times.options
+    if single_dose:
+        options = [replace(o, second_slot_id=None, second_start=None) for o in options]
+    return Times(times.days, times.day, options, party_size, single_dose)
