@@ -17,7 +17,7 @@ from impftermin.audit.models import AuditEntry
 from impftermin.booking.models import AppointmentPair
 from impftermin.codes.models import CodeSet
 from impftermin.codes.services import code_set_for
-from impftermin.console import codes_views
+from impftermin.console import codes_services, codes_views
 from impftermin.core.identifiers import spelled
 from impftermin.notifications.models import OutboundMessage
 from impftermin.staff.roles import AGENT, CENTRE_STAFF
@@ -203,7 +203,7 @@ def test_R4_no_search_by_name_birth_date_or_phone(console, slots):
 def test_wrong_codes_are_throttled_per_agent(console, slots, staff_client):
     first, _later, second, _ls = slots
     codes = CODE.findall(_book(console, first, second).content.decode())
-    for n in range(codes_views.AGENT_LIMIT.attempts):
+    for n in range(codes_services.AGENT_LIMIT.attempts):
         wrong = (
             f"ABCD-EFGH-{'JKMNPQRSTUVWXYZ23456789'[n % 23]}{'JKMNPQRSTUVWXYZ23456789'[n // 23]}ZZ"
         )
@@ -211,14 +211,14 @@ def test_wrong_codes_are_throttled_per_agent(console, slots, staff_client):
     response = _look_up(console, codes[0])  # even the right code, for now
     assert response.status_code == 429
     failed = _audit("lookup", "booking_code").filter(which="")
-    assert failed.count() == codes_views.AGENT_LIMIT.attempts + 1
+    assert failed.count() == codes_services.AGENT_LIMIT.attempts + 1
     other = staff_client(_staff("agent2", AGENT))
     assert _look_up(other, codes[0]).status_code == 302  # another agent is not held up
 
 
 def test_wrong_codes_are_throttled_per_code(console, slots, staff_client):
     wrong = "ABCD-EFGH-JKMN"
-    for _n in range(codes_views.CODE_LIMIT.attempts):
+    for _n in range(codes_services.CODE_LIMIT.attempts):
         assert _look_up(console, wrong).status_code == 200
     other = staff_client(_staff("agent2", AGENT))
     response = _look_up(other, wrong)
@@ -229,7 +229,7 @@ def test_wrong_codes_are_throttled_per_code(console, slots, staff_client):
 def test_a_found_code_gives_its_attempt_back(console, slots):
     first, _later, second, _ls = slots
     codes = CODE.findall(_book(console, first, second).content.decode())
-    for _n in range(codes_views.CODE_LIMIT.attempts + 2):
+    for _n in range(codes_services.CODE_LIMIT.attempts + 2):
         assert _look_up(console, codes[0]).status_code == 302
 
 
@@ -265,3 +265,81 @@ def test_a_phone_code_set_is_issued_without_pin_and_found_by_either_code(console
     codes = CODE.findall(_book(console, first, second).content.decode())
     assert code_set_for(codes[0]).pk == code_set_for(codes[1]).pk
     assert CodeSet.objects.filter(channel="phone").count() == 1
+
+
+def _rebook_together(client, code, others, slot, second):
+    _look_up(client, code, reason="Umbuchung")
+    data = {"action": "rebook"}
+    data.update({f"together_{n}": other for n, other in enumerate(others, start=2)})
+    response = client.post(_url("codes_booking"), data)
+    if response.status_code != 302:
+        return response
+    assert response["Location"] == _url("codes_rebook")
+    day = slot.start.date().isoformat()
+    nonce = client.session[codes_views.REBOOK]["value"]["nonce"]
+    return client.post(
+        _url("codes_rebook"), {"option": f"{slot.pk}-{second.pk}", "nonce": nonce, "tag": day}
+    )
+
+
+def test_R7_a_couple_booked_by_code_moves_together(console, slots):
+    first, later, second, later_second = slots
+    codes = CODE.findall(
+        _book(console, first, second, birth_dates=("01.01.1960", "02.02.1962")).content.decode()
+    )
+    holders = [code_set_for(codes[0]).holder, code_set_for(codes[2]).holder]
+    console.post(_url("codes_call_end"))
+
+    response = _rebook_together(console, codes[0], [codes[3]], later, later_second)
+    assert response.status_code == 302 and "umgebucht=1" in response["Location"]
+    pairs = AppointmentPair.objects.filter(holder__in=holders, status="booked")
+    assert pairs.count() == 2
+    assert {p.appointments.get(dose=1).slot for p in pairs} == {later}
+    assert len({p.party for p in pairs}) == 1
+    first.refresh_from_db()
+    later.refresh_from_db()
+    assert (first.booked, later.booked) == (0, 2)
+    moved = _audit("change", "appointment_pair", "Umbuchung").filter(detail="rebooked")
+    assert {e.which for e in moved} == {str(p.pk) for p in pairs}
+    # each further code was looked up like any other, and audited
+    assert _audit("lookup", "booking_code", "Umbuchung").count() == 2
+
+
+def test_R7_a_couple_moves_together_or_not_at_all(console, slots, place):
+    first, _later, second, _later_second = slots
+    codes = CODE.findall(
+        _book(console, first, second, birth_dates=("01.01.1960", "02.02.1962")).content.decode()
+    )
+    single = make_slot(place.centre, place.biontech, at(7), capacity=1)
+    console.post(_url("codes_call_end"))
+    # A day with one seat is not offered for two: nobody moves.
+    _look_up(console, codes[0], reason="Umbuchung")
+    console.post(_url("codes_booking"), {"action": "rebook", "together_2": codes[2]})
+    page = console.get(_url("codes_rebook"), {"tag": single.start.date().isoformat()})
+    assert f'value="{single.pk}-' not in page.content.decode()
+    assert AppointmentPair.objects.filter(status="booked").count() == 2
+    assert not _audit("change", "appointment_pair").filter(detail="rebooked").exists()
+
+
+@pytest.mark.parametrize(
+    "other, message",
+    [
+        ("same", "Jede Person kann nur einmal gebucht werden."),
+        ("ABCD-EFGH-JKMN", "Diesen Vermittlungscode kennen wir nicht."),
+        ("unbooked", "Mit diesem Code ist kein Termin gebucht."),
+    ],
+)
+def test_R7_rebook_together_refuses_a_wrong_further_code(console, slots, other, message):
+    first, later, second, later_second = slots
+    codes = CODE.findall(_book(console, first, second).content.decode())
+    if other == "same":
+        other = codes[1]
+    elif other == "unbooked":
+        other = CODE.findall(_book(console, first, second).content.decode())[0]
+        _look_up(console, other, reason="Stornierung")
+        console.post(_url("codes_cancel"))
+    response = _rebook_together(console, codes[0], [other], later, later_second)
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert codes_views.REBOOK not in console.session
+    assert AppointmentPair.objects.get(holder=code_set_for(codes[0]).holder, status="booked")

@@ -6,10 +6,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, pgettext_lazy
 
-from impftermin.booking.selectors import MAX_PARTY_SIZE
+from impftermin.codes.services import MAX_CODES_PER_BOOKING
 from impftermin.core.forms import GermanDateField, KernForm
-
-MAX_CODES_PER_BOOKING = min(4, MAX_PARTY_SIZE)  # couples and households (R7)
 
 
 def _required(message):

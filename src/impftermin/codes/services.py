@@ -19,7 +19,12 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
 from impftermin.booking.models import AppointmentPair
-from impftermin.booking.selectors import any_live_pair, get_district, live_pair_for
+from impftermin.booking.selectors import (
+    MAX_PARTY_SIZE,
+    any_live_pair,
+    get_district,
+    live_pair_for,
+)
 from impftermin.booking.services import (
     HOLDER_HAS_LIVE_PAIR,
     BookingResult,
@@ -395,6 +400,9 @@ def code_set_issue_by_phone(
 
 # --- booking with codes (R4, R7, R10) ---------------------------------------------------------
 
+MAX_CODES_PER_BOOKING = min(4, MAX_PARTY_SIZE)  # couples and households side by side (R7)
+PARTY_SIZE = _("Gemeinsam buchen können 1 bis 4 Personen.")
+OTHER_VACCINE = _("Gemeinsam buchen können nur Personen mit demselben Impfstoff.")
 UNKNOWN_CODE = _("Diesen Vermittlungscode kennen wir nicht. Bitte prüfen Sie ihn.")
 
 
@@ -515,10 +523,8 @@ def codes_book_by_phone(
     """An agent books for a caller (R1: the same engine and capacity as online): one code
     set per person, and their pairs — side by side for 2 to 4 people (R7). All or nothing: a
     lost race (R11) leaves no codes behind and returns the next free options."""
-    if not isinstance(party_size, int) or not 1 <= party_size <= 4:
-        raise ServiceError(
-            "party_size", _("Gemeinsam buchen können 1 bis 4 Personen."), field="party_size"
-        )
+    if not isinstance(party_size, int) or not 1 <= party_size <= MAX_CODES_PER_BOOKING:
+        raise ServiceError("party_size", PARTY_SIZE, field="party_size")
     try:
         with transaction.atomic():
             people = [
@@ -567,19 +573,42 @@ def _live_pair_of(code_set: CodeSet) -> AppointmentPair:
 
 
 def code_rebook(
-    *, code: str, first_slot_id: int, second_slot_id: int | None = None
+    *,
+    code: str,
+    first_slot_id: int,
+    second_slot_id: int | None = None,
+    together_with: list[str] | tuple[str, ...] = (),
 ) -> BookingResult:
     """Move the person's pair (R4: with the code); the new pair is claimed before the old
-    one is given up."""
+    one is given up. `together_with`: the codes of people booked with them (R7), who move
+    too, side by side at the same new times, or nobody moves."""
     code_set = code_set_for(code)
     pair = _live_pair_of(code_set)
-    return pair_rebook(
-        pair_id=pair.pk,
-        holder=code_set.holder,
+    if not together_with:
+        return pair_rebook(
+            pair_id=pair.pk,
+            holder=code_set.holder,
+            first_slot_id=first_slot_id,
+            second_slot_id=second_slot_id,
+            on_booked=lambda pairs, _replaced: after_booking([code_set], pairs, rebooked=True),
+            vaccine_id=code_set.vaccine_id or pair.vaccine_id,
+        )
+    if not isinstance(together_with, list | tuple) or len(together_with) >= MAX_CODES_PER_BOOKING:
+        raise ServiceError("party_size", PARTY_SIZE, field="codes")
+    code_sets = [code_set, *(code_set_for(other) for other in together_with)]
+    _same_party(code_sets)
+    pairs = [pair, *(_live_pair_of(s) for s in code_sets[1:])]
+    if len({p.vaccine_id for p in pairs}) > 1:
+        raise ServiceError("codes_other_vaccine", OTHER_VACCINE, field="codes")
+    return pairs_book_adjacent(
+        holders=[s.holder for s in code_sets],
+        district_id=pair.centre.district_id,  # where they were booked (R9)
         first_slot_id=first_slot_id,
         second_slot_id=second_slot_id,
-        on_booked=lambda pairs, _replaced: after_booking([code_set], pairs, rebooked=True),
-        vaccine_id=code_set.vaccine_id or pair.vaccine_id,
+        on_booked=lambda new, _replaced: after_booking(code_sets, new, rebooked=True),
+        vaccine_id=pair.vaccine_id,
+        single_dose=code_set.single_dose,
+        replacing=[(p.pk, s.holder) for p, s in zip(pairs, code_sets, strict=True)],
     )
 
 
@@ -595,9 +624,8 @@ def code_cancel(*, code: str) -> AppointmentPair:
     return pair
 
 
-def booking_party(*, code_sets: list[CodeSet]) -> Vaccine | None:
-    """Check that these people can book together (R7): each once, all of one region and
-    one vaccine, none with a booking yet. Returns their vaccine (None: not chosen)."""
+def _same_party(code_sets: list[CodeSet]) -> None:
+    """People who book or move together (R7): each once, of one region and one vaccine."""
     if len({s.pk for s in code_sets}) != len(code_sets):
         raise ServiceError(
             "code_repeated", _("Jede Person kann nur einmal gebucht werden."), field="codes"
@@ -611,11 +639,13 @@ def booking_party(*, code_sets: list[CodeSet]) -> Vaccine | None:
     vaccines = {s.vaccine_id for s in code_sets}
     doses = {s.single_dose for s in code_sets}
     if len(vaccines) > 1 or len(doses) > 1:
-        raise ServiceError(
-            "codes_other_vaccine",
-            _("Gemeinsam buchen können nur Personen mit demselben Impfstoff."),
-            field="codes",
-        )
+        raise ServiceError("codes_other_vaccine", OTHER_VACCINE, field="codes")
+
+
+def booking_party(*, code_sets: list[CodeSet]) -> Vaccine | None:
+    """Check that these people can book together (R7): each once, all of one region and
+    one vaccine, none with a booking yet. Returns their vaccine (None: not chosen)."""
+    _same_party(code_sets)
     if any_live_pair(holders=[s.holder for s in code_sets]):
         raise ServiceError("holder_has_live_pair", HOLDER_HAS_LIVE_PAIR, field="codes")
     return code_sets[0].vaccine

@@ -9,9 +9,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from impftermin.codes.services import MAX_CODES_PER_BOOKING
 from impftermin.core.forms import GermanDateField, KernForm
-
-MAX_PARTY = 4  # couples and households side by side (R7)
 
 # The call's reason, written to the audit log with every look-up and change. The values
 # are stable German words (the log is read in German); the labels are translated.
@@ -84,7 +83,7 @@ class CallerForm(KernForm):
         """The birth dates given, one per person, in order."""
         return [
             self.cleaned_data[f"birth_date_{n}"]
-            for n in range(1, MAX_PARTY + 1)
+            for n in range(1, MAX_CODES_PER_BOOKING + 1)
             if self.cleaned_data.get(f"birth_date_{n}")
         ]
 
@@ -118,3 +117,28 @@ class LookupForm(KernForm):
         ),
     )
     reason = _reason_field(LOOKUP_REASONS)
+
+
+class RebookForm(KernForm):
+    """Rebook the pair found by its code; with the codes of people booked side by side with
+    it (R7), they move together (to times with room for all)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for number in range(2, MAX_CODES_PER_BOOKING + 1):
+            self.fields[f"together_{number}"] = forms.CharField(
+                label=_("Code von Person %(n)d (gemeinsam umbuchen)") % {"n": number},
+                required=False,
+                max_length=40,
+                widget=forms.TextInput(
+                    attrs={"autocomplete": "off", "spellcheck": "false", "size": "16"}
+                ),
+            )
+
+    def other_codes(self) -> list[tuple[str, str]]:
+        """(field, code) for each code given, in order."""
+        return [
+            (name, self.cleaned_data[name].strip())
+            for name in self.fields
+            if self.cleaned_data.get(name, "").strip()
+        ]

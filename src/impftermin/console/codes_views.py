@@ -7,7 +7,6 @@ wrong codes are throttled per agent and per code. The views stay thin: the servi
 
 from __future__ import annotations
 
-import datetime as dt
 import secrets
 
 from django.http import HttpRequest, HttpResponse
@@ -18,8 +17,6 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from impftermin.audit.models import AuditAction, AuditSubject
-from impftermin.audit.services import audit_record
 from impftermin.booking.forms import (
     SlotChoiceForm,
     labelled_options,
@@ -33,21 +30,19 @@ from impftermin.booking.selectors import (
     times_by_day,
 )
 from impftermin.centres.selectors import get_vaccine
-from impftermin.codes.services import (
-    code_booking,
-    code_cancel,
-    code_rebook,
-    code_set_for,
-    codes_book_by_phone,
-    format_code,
-    normalise_code,
-)
+from impftermin.codes.services import code_booking, format_code
 from impftermin.console import codes_forms as forms
+from impftermin.console.codes_services import (
+    code_cancel_for_caller,
+    code_lookup,
+    code_rebook_for_caller,
+    codes_book_for_caller,
+    pair_viewed,
+)
 from impftermin.console.views import CONSOLE
 from impftermin.core.errors import ServiceError
 from impftermin.core.flow import forget, recall, remember
 from impftermin.core.identifiers import spelled
-from impftermin.core.throttle import Limit, attempt_give_back, attempt_take
 from impftermin.regions.models import BookingMode
 from impftermin.regions.start import district_chosen, postcode_place
 from impftermin.staff.decorators import staff_required
@@ -58,19 +53,12 @@ CALL = "console_codes_call"  # the code found in this call, and the call's reaso
 REBOOK = "console_codes_rebook"  # a rebook under way: its district, vaccine, page nonce
 DAY_PARAM = "tag"
 
-# Wrong codes: per agent (whoever guesses from one account), and per code (whoever guesses
-# one code from many accounts). Counted before the check, given back on success.
-AGENT_LIMIT = Limit("console-code-agent", attempts=30, window=dt.timedelta(hours=1))
-CODE_LIMIT = Limit("console-code", attempts=5, window=dt.timedelta(minutes=15))
-
 NOT_CODES_MODE = _("Diese Postleitzahl gehört zu keiner Region mit Vermittlungscodes.")
+NO_BOOKING = _("Mit diesem Code ist kein Termin gebucht.")
+CODE_REPEATED = _("Jede Person kann nur einmal gebucht werden.")
 NO_COMMON_VACCINE = _("Für diese Personen gibt es keinen gemeinsamen Impfstoff.")
 
 console = staff_required(permission=CONSOLE)
-
-
-def _audit(request: HttpRequest, action: str, what: str, which, why: str, detail: str = ""):
-    audit_record(user=request.user, action=action, what=what, which=which, why=why, detail=detail)
 
 
 def _times(request: HttpRequest, *, district, vaccine, party_size: int, require_second: bool):
@@ -208,7 +196,9 @@ def book_times(request: HttpRequest) -> HttpResponse:
         return redirect("console:codes_book_times")  # a page of an earlier booking
     first_slot_id, second_slot_id = form.slot_ids()
     try:
-        booked = codes_book_by_phone(
+        booked = codes_book_for_caller(
+            user=request.user,
+            why=booking.get("why") or "",
             region_id=district.region_id,
             vaccine_id=vaccine.pk,
             party_size=party_size,
@@ -223,9 +213,6 @@ def book_times(request: HttpRequest) -> HttpResponse:
         return render(request, "console/codes/times.html", context)
     if not booked.result.booked:
         return render(request, "console/codes/times.html", {**context, **lost_race(booked.result)})
-    why = booking.get("why") or ""
-    for pair in booked.result.pairs:
-        _audit(request, AuditAction.CHANGE, AuditSubject.APPOINTMENT_PAIR, pair.pk, why, "gebucht")
     forget(request, BOOK)
     people = [
         {"pair": pair, "appointments": booked_appointments(pair), "codes": _spelled_codes(p.codes)}
@@ -252,20 +239,12 @@ def lookup(request: HttpRequest) -> HttpResponse:
         return render(request, "console/codes/lookup.html", {"form": form})
     why = form.cleaned_data["reason"]
     forget(request, CALL, REBOOK)  # a new look-up starts a new call
-    checks = [(AGENT_LIMIT, str(request.user.pk))]
     try:
-        code = normalise_code(form.cleaned_data["code"])
-        checks.append((CODE_LIMIT, code))
-        attempt_take(checks)
-        code_set = code_set_for(code)
+        code, _code_set = code_lookup(user=request.user, code=form.cleaned_data["code"], why=why)
     except ServiceError as error:
-        _audit(request, AuditAction.LOOKUP, AuditSubject.BOOKING_CODE, "", why, error.code)
         form.add_service_error(error)
         status = 429 if error.code == "throttled" else 200
         return render(request, "console/codes/lookup.html", {"form": form}, status=status)
-    for limit, value in checks:
-        attempt_give_back(limit, value)
-    _audit(request, AuditAction.LOOKUP, AuditSubject.BOOKING_CODE, code_set.pk, why)
     remember(request, CALL, {"code": code, "why": why})
     return redirect("console:codes_booking")
 
@@ -277,11 +256,32 @@ def _call(request: HttpRequest) -> dict | None:
     return call
 
 
+def _together(request: HttpRequest, form: forms.RebookForm, call: dict, pair) -> list[str] | None:
+    """The codes of the others who move with this pair (R7), each found like a look-up
+    (throttled, audited), another person's, and with a booking; None (with the errors on
+    the form) if not."""
+    codes, people = [], {pair.holder}
+    for field, text in form.other_codes():
+        try:
+            code, code_set = code_lookup(user=request.user, code=text, why=call["why"])
+            if code_set.holder in people:
+                raise ServiceError("code_repeated", CODE_REPEATED, field=field)
+            if code_booking(code=code) is None:
+                raise ServiceError("no_booking", NO_BOOKING, field=field)
+        except ServiceError as error:
+            form.add_error(field, str(error.message))
+            continue
+        codes.append(code)
+        people.add(code_set.holder)
+    return None if form.errors else codes
+
+
 @never_cache
 @require_http_methods(["GET", "POST"])
 @console
 def booking_detail(request: HttpRequest) -> HttpResponse:
-    """The booking of the code found in this call, with rebook and cancel."""
+    """The booking of the code found in this call, with rebook (alone, or together with
+    the others booked side by side, R7) and cancel."""
     call = _call(request)
     if call is None:
         return redirect("console:codes_lookup")
@@ -289,25 +289,29 @@ def booking_detail(request: HttpRequest) -> HttpResponse:
         pair = code_booking(code=call["code"])
     except ServiceError:
         return redirect("console:codes_lookup")
-    if request.method == "POST" and pair is not None and request.POST.get("action") == "rebook":
-        remember(
-            request,
-            REBOOK,
-            {
-                "district": pair.centre.district_id,
-                "vaccine": pair.vaccine_id,
-                "nonce": secrets.token_urlsafe(8),
-            },
-        )
-        return redirect("console:codes_rebook")
+    form = forms.RebookForm(request.POST if request.method == "POST" else None)
     context = {"pair": pair, "appointments": booked_appointments(pair) if pair else []}
     if pair is not None:
-        _audit(request, AuditAction.VIEW, AuditSubject.APPOINTMENT_PAIR, pair.pk, call["why"])
+        pair_viewed(user=request.user, pair=pair, why=call["why"])
         # The engine's own rule, so the button shows only when it can work.
         context["rebook_refusal"] = rebook_refusal(
             pair=pair, appointments=list(pair.appointments.all()), now=timezone.now()
         )
-    context["rebooked"] = request.GET.get("umgebucht") == "1"
+        if request.method == "POST" and form.is_valid() and not context["rebook_refusal"]:
+            together = _together(request, form, call, pair)
+            if together is not None:
+                remember(
+                    request,
+                    REBOOK,
+                    {
+                        "district": pair.centre.district_id,
+                        "vaccine": pair.vaccine_id,
+                        "together": together,
+                        "nonce": secrets.token_urlsafe(8),
+                    },
+                )
+                return redirect("console:codes_rebook")
+    context.update(form=form, rebooked=request.GET.get("umgebucht") == "1")
     return render(request, "console/codes/booking.html", context)
 
 
@@ -315,18 +319,26 @@ def booking_detail(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @console
 def rebook(request: HttpRequest) -> HttpResponse:
-    """New times for the pair; the engine claims the new pair before it frees the old one
-    and refuses what the codes flow refuses (too late, already under way)."""
+    """New times for the pair, side by side for those moving with it; the engine claims
+    the new pairs before it frees the old ones and refuses what the codes flow refuses (too
+    late, already under way). All move, or none."""
     call, state = _call(request), recall(request, REBOOK)
     if call is None or state is None:
         return redirect("console:codes_booking" if call else "console:codes_lookup")
+    together = state.get("together") or []
+    if not isinstance(together, list) or not all(isinstance(c, str) for c in together):
+        return redirect("console:codes_booking")
     try:
         district = get_district(state.get("district"))
         vaccine = get_vaccine(state.get("vaccine"))
     except ServiceError:
         return redirect("console:codes_booking")
     form, context = _times(
-        request, district=district, vaccine=vaccine, party_size=1, require_second=True
+        request,
+        district=district,
+        vaccine=vaccine,
+        party_size=1 + len(together),
+        require_second=True,
     )
     context.update(nonce=state.get("nonce", ""), rebook=True)
     if request.method == "GET" or not form.is_valid():
@@ -335,23 +347,19 @@ def rebook(request: HttpRequest) -> HttpResponse:
         return redirect("console:codes_rebook")
     first_slot_id, second_slot_id = form.slot_ids()
     try:
-        result = code_rebook(
-            code=call["code"], first_slot_id=first_slot_id, second_slot_id=second_slot_id
+        result = code_rebook_for_caller(
+            user=request.user,
+            code=call["code"],
+            first_slot_id=first_slot_id,
+            second_slot_id=second_slot_id,
+            together_with=together,
+            why=call["why"],
         )
     except ServiceError as error:
         form.add_service_error(error)
         return render(request, "console/codes/times.html", context)
     if not result.booked:
         return render(request, "console/codes/times.html", {**context, **lost_race(result)})
-    for pair in result.pairs:
-        _audit(
-            request,
-            AuditAction.CHANGE,
-            AuditSubject.APPOINTMENT_PAIR,
-            pair.pk,
-            call["why"],
-            "umgebucht",
-        )
     forget(request, REBOOK)
     return redirect(f"{reverse('console:codes_booking')}?umgebucht=1")
 
@@ -371,24 +379,16 @@ def cancel(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         if pair is None:
             return redirect("console:codes_booking")
-        _audit(request, AuditAction.VIEW, AuditSubject.APPOINTMENT_PAIR, pair.pk, call["why"])
+        pair_viewed(user=request.user, pair=pair, why=call["why"])
         return render(
             request,
             "console/codes/cancel.html",
             {"pair": pair, "appointments": booked_appointments(pair)},
         )
     try:
-        pair = code_cancel(code=call["code"])
+        pair = code_cancel_for_caller(user=request.user, code=call["code"], why=call["why"])
     except ServiceError as error:
         return render(request, "console/codes/cancel.html", {"error": error}, status=409)
-    _audit(
-        request,
-        AuditAction.CHANGE,
-        AuditSubject.APPOINTMENT_PAIR,
-        pair.pk,
-        call["why"],
-        "storniert",
-    )
     forget(request, CALL, REBOOK)
     return render(request, "console/codes/cancelled.html", {"pair": pair})
 

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from impftermin.audit.models import AuditAction, AuditSubject
 from impftermin.audit.services import audit_record
 from impftermin.booking.models import Channel
+from impftermin.console.outcomes import CallOutcome
 from impftermin.core import identifiers
 from impftermin.core.errors import ServiceError
 from impftermin.core.throttle import Limit, attempt_give_back, attempt_take
@@ -84,14 +85,16 @@ def registration_viewed(*, user: Any, registration: Registration, why: str, deta
     )
 
 
-def _changed(user: Any, registration_id: int, why: str, detail: str, *, delete=False) -> None:
+def _changed(
+    user: Any, registration_id: int, why: str, outcome: CallOutcome, *, delete=False
+) -> None:
     audit_record(
         user=user,
         action=AuditAction.DELETE if delete else AuditAction.CHANGE,
         what=REGISTRATION,
         which=registration_id,
         why=why,
-        detail=detail,
+        detail=outcome,
     )
 
 
@@ -102,7 +105,7 @@ def registration_register_by_phone(*, user: Any, why: str, **fields) -> Registra
         registration = services.registration_create(
             channel=Channel.PHONE, password=None, client=None, **fields
         )
-        _changed(user, registration.pk, why, "registered")
+        _changed(user, registration.pk, why, CallOutcome.REGISTERED)
     return registration
 
 
@@ -125,8 +128,10 @@ def registration_choose_by_phone(
             second_slot_id=second_slot_id,
             channel=Channel.PHONE,
         )
-        if result.booked:
-            _changed(user, registration_id, why, "rebooked" if rebook else "booked")
+        if result.booked:  # a couple (R19) got a pair each: both are audited
+            outcome = CallOutcome.REBOOKED if rebook else CallOutcome.BOOKED
+            for pair in result.pairs:
+                _changed(user, Registration.pk_of_holder(pair.holder), why, outcome)
     return result
 
 
@@ -134,7 +139,7 @@ def registration_cancel_by_phone(*, user: Any, registration_id: int, why: str) -
     """R22: the pair is cancelled, the registration stays in the pool."""
     with transaction.atomic():
         registration = services.registration_pair_cancel(registration_id=registration_id)
-        _changed(user, registration_id, why, "cancelled")
+        _changed(user, registration_id, why, CallOutcome.CANCELLED)
     return registration
 
 
@@ -142,7 +147,7 @@ def registration_delete_by_phone(*, user: Any, registration_id: int, why: str) -
     """R23: out of the pool for good, personal data erased."""
     with transaction.atomic():
         registration = services.registration_delete(registration_id=registration_id)
-        _changed(user, registration_id, why, "deleted", delete=True)
+        _changed(user, registration_id, why, CallOutcome.DELETED, delete=True)
     return registration
 
 
@@ -163,8 +168,8 @@ def registrations_couple_by_phone(
         partner_birth_date=partner_birth_date,
     )
     with transaction.atomic():
-        _changed(user, registration.pk, why, "coupled")
-        _changed(user, registration.partner_id, why, "coupled")
+        _changed(user, registration.pk, why, CallOutcome.COUPLED)
+        _changed(user, registration.partner_id, why, CallOutcome.COUPLED)
     return registration
 
 
@@ -176,9 +181,9 @@ def registration_uncouple_by_phone(*, user: Any, registration_id: int, why: str)
             .first()
         )
         result = services.registration_uncouple(registration_id=registration_id)
-        _changed(user, registration_id, why, "uncoupled")
+        _changed(user, registration_id, why, CallOutcome.UNCOUPLED)
         if partner_id is not None:
-            _changed(user, partner_id, why, "uncoupled")
+            _changed(user, partner_id, why, CallOutcome.UNCOUPLED)
     return result
 
 

@@ -113,6 +113,11 @@ class Registration(models.Model):
         """Its pair is booked under this holder."""
         return f"reg:{pk}"
 
+    @staticmethod
+    def pk_of_holder(holder: str) -> int:
+        """The registration whose pair is booked under `holder` (see `holder_of`)."""
+        return int(holder.removeprefix("reg:"))
+
 
 class LetterReason(models.TextChoices):
     ASSIGNED = "assigned", _("Termine zugewiesen")
