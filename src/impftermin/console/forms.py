@@ -116,3 +116,19 @@ class PhoneRegistrationForm(RegistrationForm):
             "Der Anrufer registriert eine andere Person (z. B. ein Elternteil)."
         )
         autofocus_first(self)
+
+
+class CallStatisticsForm(KernForm):
+    """The day (default today) and, optionally, one agent."""
+
+    tag = GermanDateField(
+        label=pgettext_lazy("label", "Tag"),
+        required=False,
+        help_text=_("Zum Beispiel 31.01.2021. Leer: heute."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "size": "10", "autofocus": True}),
+    )
+    agent = forms.ChoiceField(label=_("Mitarbeiterin oder Mitarbeiter"), required=False)
+
+    def __init__(self, *args, agents=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["agent"].choices = [("", _("Alle")), *((a.pk, a.username) for a in agents)]

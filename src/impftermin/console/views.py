@@ -7,12 +7,17 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from impftermin.console import selectors
+from impftermin.console.forms import CallStatisticsForm
 from impftermin.regions.selectors import region_overview
 from impftermin.staff.decorators import staff_required
+from impftermin.staff.selectors import staff_with_permission
 
 CONSOLE = "staff.use_console"
+STATISTICS = "staff.view_call_statistics"
 
 
 @require_GET
@@ -20,3 +25,19 @@ CONSOLE = "staff.use_console"
 def home(request: HttpRequest) -> HttpResponse:
     """Where a call starts: the regions with their booking mode, and the actions."""
     return render(request, "console/home.html", {"regions": region_overview()})
+
+
+@require_GET
+@staff_required(permission=STATISTICS)
+def call_statistics(request: HttpRequest) -> HttpResponse:
+    """Supervisors: bookings, registrations, rebookings, cancellations and deletions per
+    agent and hour of one day (item 6), from the audit log."""
+    agents = list(staff_with_permission(CONSOLE))
+    form = CallStatisticsForm(request.GET or None, agents=agents)
+    context = {"form": form}
+    if form.is_bound and not form.is_valid():
+        return render(request, "console/statistics.html", context, status=400)
+    data = form.cleaned_data if form.is_bound else {}
+    day = data.get("tag") or timezone.localdate()
+    context["statistics"] = selectors.call_statistics(day=day, user=data.get("agent") or None)
+    return render(request, "console/statistics.html", context)

@@ -6,6 +6,9 @@ from __future__ import annotations
 import base64
 import time
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.db.models import Q, QuerySet
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -25,6 +28,23 @@ def is_staff_member(user) -> bool:
 def needs_second_factor(user) -> bool:
     """A staff member who has given the password but not yet the code."""
     return is_staff_member(user) and not is_verified(user)
+
+
+def staff_with_permission(permission: str) -> QuerySet:
+    """Active staff members who hold `permission` ("app_label.codename") through a role,
+    directly, or as superusers; by username."""
+    app_label, codename = permission.split(".", 1)
+    granted = Permission.objects.filter(content_type__app_label=app_label, codename=codename)
+    users = get_user_model().objects.filter(is_active=True, is_staff=True)
+    return (
+        users.filter(
+            Q(groups__permissions__in=granted)
+            | Q(user_permissions__in=granted)
+            | Q(is_superuser=True)
+        )
+        .distinct()
+        .order_by("username")
+    )
 
 
 def has_confirmed_device(user) -> bool:
