@@ -22,6 +22,7 @@ from impftermin.core.identifiers import spelled
 from impftermin.notifications.models import OutboundMessage
 from impftermin.staff.roles import AGENT, CENTRE_STAFF
 from impftermin.staff.services import roles_setup
+from tests.console.helpers import assert_shortcuts
 from tests.factories import at, make_postcode, make_slot
 
 CODE = re.compile(r"\b[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}\b")
@@ -248,6 +249,20 @@ def test_staff_without_second_factor_are_redirected(agent, name):
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("staff:verify"))
     assert Client().get(_url("codes_lookup"))["Location"].startswith("/admin/login/")
+
+
+def test_item7_shortcuts_have_one_meaning_on_every_page(console, slots):
+    first, _later, second, _ls = slots
+    codes = CODE.findall(_book(console, first, second).content.decode())
+    for name in ("home", "codes_book", "codes_lookup", "registration_find", "registration_new"):
+        keys = assert_shortcuts(console.get(_url(name)).content.decode())
+        assert {"h", "t", "c", "v", "n"} <= keys and "s" not in keys  # no statistics for agents
+    _look_up(console, codes[0])
+    keys = assert_shortcuts(console.get(_url("codes_booking")).content.decode())
+    assert {"u", "x", "e"} <= keys
+    assert_shortcuts(console.get(_url("codes_cancel")).content.decode())
+    home = console.get(_url("home")).content.decode()
+    assert 'id="tastenkuerzel"' in home and "<kbd>X</kbd>" in home
 
 
 def test_pages_are_keyboard_friendly(console, place):

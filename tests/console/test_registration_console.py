@@ -28,6 +28,7 @@ from impftermin.registrations.services import (
 )
 from impftermin.staff import roles
 from impftermin.staff.services import roles_setup
+from tests.console.helpers import assert_shortcuts
 from tests.factories import at, make_postcode, make_slot
 from tests.registrations.helpers import REGISTER
 from tests.staff.helpers import staff_device
@@ -156,6 +157,8 @@ def test_newest_letter_is_shown_as_the_valid_pair(pool, agent, client_of):
     find(client, registration)
     page = client.get(DETAIL).content.decode()
     assert f"Brief vom {letter.issued_on:%d.%m.%Y} \N{EN DASH} gilt" in page
+    keys = assert_shortcuts(page)  # issue 6 item 7
+    assert {"u", "x", "g", "e"} <= keys and "b" not in keys
 
 
 def test_there_is_no_search_by_name_birth_date_alone_or_phone(pool, agent, client_of):

@@ -8,6 +8,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from impftermin.console import selectors
@@ -19,12 +20,31 @@ from impftermin.staff.selectors import staff_with_permission
 CONSOLE = "staff.use_console"
 STATISTICS = "staff.view_call_statistics"
 
+# The console's access keys (Alt+Shift+key), one meaning each on every page: the navigation
+# (console/base.html) and a call's actions. Listed on the overview page.
+SHORTCUTS = [
+    ("H", _("Übersicht")),
+    ("T", _("Termin für eine anrufende Person buchen (Vermittlungscodes)")),
+    ("C", _("Buchung mit Vermittlungscode suchen")),
+    ("V", _("Registrierung suchen (Vorgangskennung und Geburtsdatum)")),
+    ("N", _("Anrufer registrieren")),
+    ("S", _("Anrufstatistik (Teamleitung)")),
+    ("B", _("Termin buchen (im Anruf)")),
+    ("U", _("Umbuchen (im Anruf)")),
+    ("X", _("Termine stornieren (im Anruf)")),
+    ("G", _("Gemeinsamen Termin verbinden (im Anruf)")),
+    ("R", _("Zurück zur Registrierung (im Anruf)")),
+    ("E", _("Anruf beenden")),
+]
+
 
 @require_GET
 @staff_required(permission=CONSOLE)
 def home(request: HttpRequest) -> HttpResponse:
     """Where a call starts: the regions with their booking mode, and the actions."""
-    return render(request, "console/home.html", {"regions": region_overview()})
+    return render(
+        request, "console/home.html", {"regions": region_overview(), "shortcuts": SHORTCUTS}
+    )
 
 
 @require_GET
