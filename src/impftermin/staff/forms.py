@@ -1,9 +1,14 @@
 import re
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from impftermin.core.errors import ServiceError
 from impftermin.core.forms import KernForm
+from impftermin.core.throttle import client_key
+from impftermin.staff import services
 
 CODE_SHAPE = _("Bitte geben Sie die 6 Ziffern aus Ihrer Authenticator-App ein.")
 
@@ -32,3 +37,21 @@ class CodeForm(KernForm):
         if not re.fullmatch(r"[0-9]{6}", code):
             raise forms.ValidationError(CODE_SHAPE)
         return code
+
+
+class StaffLogInForm(AdminAuthenticationForm):
+    """Django's admin log-in, throttled per account and per client: each attempt counts
+    before the password is checked; the right password gives its attempt back."""
+
+    def clean(self):
+        username = self.cleaned_data.get("username")
+        if not username or not self.cleaned_data.get("password"):
+            return super().clean()  # Django's "required" messages; no password checked
+        client = client_key(self.request)
+        try:
+            services.password_log_in_attempt(username=username, client=client)
+        except ServiceError as error:
+            raise ValidationError(error.message, code=error.code) from None
+        cleaned = super().clean()
+        services.password_log_in_succeeded(username=username, client=client)
+        return cleaned

@@ -11,6 +11,7 @@ at the next log-in.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass, field
 
@@ -25,6 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from impftermin.core.errors import ServiceError
+from impftermin.core.throttle import Limit, attempt_give_back, attempt_take
 from impftermin.staff.roles import ALL, ROLES, Role
 
 DEVICE_NAME = "Authenticator-App"
@@ -233,3 +235,28 @@ def totp_devices_reset(*, device_ids: list[int]) -> int:
     with transaction.atomic():
         deleted, _by_model = TOTPDevice.objects.filter(pk__in=device_ids).delete()
     return deleted
+
+
+# Staff passwords are long and rare to mistype; a call center logs in from one address.
+PASSWORD_LOG_IN_PER_ACCOUNT = Limit("staff-log-in-account", 10, dt.timedelta(minutes=15))
+PASSWORD_LOG_IN_PER_CLIENT = Limit("staff-log-in-client", 50, dt.timedelta(hours=1))
+
+
+def _password_log_in_checks(username: str, client: str) -> list[tuple[Limit, str]]:
+    return [
+        (PASSWORD_LOG_IN_PER_ACCOUNT, username.strip().casefold()),
+        (PASSWORD_LOG_IN_PER_CLIENT, client),
+    ]
+
+
+def password_log_in_attempt(*, username: str, client: str) -> None:
+    """Count a staff password attempt before the password is checked (parallel guesses
+    cannot outrun it), per account name (whether it exists or not) and per client;
+    raises ServiceError `throttled` beyond the limits."""
+    attempt_take(_password_log_in_checks(username, client))
+
+
+def password_log_in_succeeded(*, username: str, client: str) -> None:
+    """The right password: its attempt does not count against the account or the client."""
+    for limit, key in _password_log_in_checks(username, client):
+        attempt_give_back(limit, key)

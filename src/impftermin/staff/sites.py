@@ -4,7 +4,7 @@ a staff member counts as logged in only with a verified second factor.
 `has_permission` is what every admin page (admin_view) asks; with a password alone it is
 False, so every admin URL sends the browser to the log-in, and the log-in sends a staff
 member who has given the password on to the code (or to setting up the app) instead of
-showing the password form again. The password form itself is Django's.
+showing the password form again. The password form is Django's, throttled (forms.StaffLogInForm).
 """
 
 from __future__ import annotations
@@ -15,10 +15,13 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 
 from impftermin.staff import selectors
+from impftermin.staff.forms import StaffLogInForm
 from impftermin.staff.redirects import second_factor_redirect
 
 
 class StaffAdminSite(admin.AdminSite):
+    login_form = StaffLogInForm
+
     def has_permission(self, request) -> bool:
         return super().has_permission(request) and selectors.is_verified(request.user)
 
