@@ -8,7 +8,6 @@ import datetime as dt
 from unittest import mock
 
 import pytest
-from django.contrib.auth.models import Group, User
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -24,7 +23,6 @@ from impftermin.console.codes_services import (
 )
 from impftermin.console.selectors import call_statistics
 from impftermin.staff import roles
-from impftermin.staff.services import roles_setup
 from tests.factories import at, make_slot
 
 URL = reverse("console:statistics")
@@ -33,18 +31,6 @@ DAY = dt.date(2026, 11, 20)
 
 def _local(hour: int, minute: int) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(DAY, dt.time(hour, minute)))
-
-
-@pytest.fixture
-def member(db):
-    roles_setup()
-
-    def make(username, role=roles.AGENT):
-        user = User.objects.create_user(username, password="x", is_staff=True)
-        user.groups.add(Group.objects.get(name=role.group))
-        return user
-
-    return make
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import datetime as dt
 import itertools
 
 import pytest
-from django.contrib.auth.models import Group, User
 from django.test import Client
 from django.urls import reverse
 
@@ -27,7 +26,6 @@ from impftermin.registrations.services import (
     vorgangskennung_new,
 )
 from impftermin.staff import roles
-from impftermin.staff.services import roles_setup
 from tests.console.helpers import assert_shortcuts
 from tests.factories import at, make_postcode, make_slot
 from tests.registrations.helpers import REGISTER
@@ -48,18 +46,6 @@ def pool(world, settings, tmp_path):
     register_file.write_text(REGISTER, encoding="utf-8")
     settings.POPULATION_REGISTER_FILE = register_file
     return world
-
-
-@pytest.fixture
-def member(db):
-    roles_setup()
-
-    def make(username, role=roles.AGENT):
-        user = User.objects.create_user(username, password="x", is_staff=True)
-        user.groups.add(Group.objects.get(name=role.group))
-        return user
-
-    return make
 
 
 @pytest.fixture
