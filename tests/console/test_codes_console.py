@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from impftermin.audit.models import AuditEntry
 from impftermin.booking.models import AppointmentPair
@@ -172,6 +173,7 @@ def test_R4_look_up_by_code_then_rebook_and_cancel_with_the_reason(console, slot
     assert response.status_code == 302
     pair = AppointmentPair.objects.get(holder=code_set.holder, status="booked")
     assert pair.appointments.get(dose=1).slot == later
+    assert pair.channel == "phone"
     assert _audit("change", "appointment_pair", "Umbuchung").filter(which=str(pair.pk)).exists()
 
     response = _look_up(console, codes[0], reason="Stornierung")
@@ -263,6 +265,12 @@ def test_item7_shortcuts_have_one_meaning_on_every_page(console, slots):
     assert_shortcuts(console.get(_url("codes_cancel")).content.decode())
     home = console.get(_url("home")).content.decode()
     assert 'id="tastenkuerzel"' in home and "<kbd>X</kbd>" in home
+
+
+def test_item7_labels_are_in_the_page_language(console, place):
+    with translation.override("en"):
+        page = console.get(_url("codes_book")).content.decode()
+    assert "Date of birth, person 1" in page and "Geburtsdatum" not in page
 
 
 def test_pages_are_keyboard_friendly(console, place):

@@ -18,7 +18,7 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
-from impftermin.booking.models import AppointmentPair
+from impftermin.booking.models import AppointmentPair, Channel
 from impftermin.booking.selectors import (
     MAX_PARTY_SIZE,
     any_live_pair,
@@ -578,6 +578,7 @@ def code_rebook(
     first_slot_id: int,
     second_slot_id: int | None = None,
     together_with: list[str] | tuple[str, ...] = (),
+    channel: str = Channel.ONLINE,
 ) -> BookingResult:
     """Move the person's pair (R4: with the code); the new pair is claimed before the old
     one is given up. `together_with`: the codes of people booked with them (R7), who move
@@ -590,6 +591,7 @@ def code_rebook(
             holder=code_set.holder,
             first_slot_id=first_slot_id,
             second_slot_id=second_slot_id,
+            channel=channel,
             on_booked=lambda pairs, _replaced: after_booking([code_set], pairs, rebooked=True),
             vaccine_id=code_set.vaccine_id or pair.vaccine_id,
         )
@@ -605,6 +607,7 @@ def code_rebook(
         district_id=pair.centre.district_id,  # where they were booked (R9)
         first_slot_id=first_slot_id,
         second_slot_id=second_slot_id,
+        channel=channel,
         on_booked=lambda new, _replaced: after_booking(code_sets, new, rebooked=True),
         vaccine_id=pair.vaccine_id,
         single_dose=code_set.single_dose,

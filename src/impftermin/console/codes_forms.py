@@ -6,6 +6,7 @@ vaccine (eligibility by age) and are not stored."""
 from __future__ import annotations
 
 from django import forms
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -26,6 +27,14 @@ BOOKING_REASONS = [
 ]
 
 
+def _interpolate(text, number: int) -> str:
+    return str(text) % {"n": number}
+
+
+# Labels made when the module is imported: translated when shown, in the page's language.
+_person_label = lazy(_interpolate, str)
+
+
 def _reason_field(choices) -> forms.ChoiceField:
     return forms.ChoiceField(
         label=_("Anlass des Anrufs"),
@@ -40,7 +49,7 @@ def _reason_field(choices) -> forms.ChoiceField:
 
 def _birth_date(number: int) -> GermanDateField:
     return GermanDateField(
-        label=_("Geburtsdatum Person %(n)d") % {"n": number},
+        label=_person_label(_("Geburtsdatum Person %(n)d"), number),
         required=number == 1,
         help_text=_(
             "Zum Beispiel 31.01.1950. Nur für die Wahl des Impfstoffs; wird nicht gespeichert."
@@ -127,7 +136,7 @@ class RebookForm(KernForm):
         super().__init__(*args, **kwargs)
         for number in range(2, MAX_CODES_PER_BOOKING + 1):
             self.fields[f"together_{number}"] = forms.CharField(
-                label=_("Code von Person %(n)d (gemeinsam umbuchen)") % {"n": number},
+                label=_person_label(_("Code von Person %(n)d (gemeinsam umbuchen)"), number),
                 required=False,
                 max_length=40,
                 widget=forms.TextInput(

@@ -12,7 +12,7 @@ from django.db import transaction
 
 from impftermin.audit.models import AuditAction, AuditSubject
 from impftermin.audit.services import audit_record
-from impftermin.booking.models import AppointmentPair
+from impftermin.booking.models import AppointmentPair, Channel
 from impftermin.booking.services import BookingResult
 from impftermin.codes.models import CodeSet
 from impftermin.codes.services import (
@@ -104,6 +104,7 @@ def code_rebook_for_caller(
             first_slot_id=first_slot_id,
             second_slot_id=second_slot_id,
             together_with=together_with,
+            channel=Channel.PHONE,
         )
         if result.booked:
             _changed(user, result.pairs, why, CallOutcome.REBOOKED)
