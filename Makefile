@@ -94,6 +94,8 @@ screenshots: install frontend chromium
 	SCREENSHOTS=1 DATABASE_URL="$${DATABASE_URL:-$(PG_URL)}" $(BIN)/pytest -q tests/e2e -k "whole_flow and not en"
 	SCREENSHOTS=1 DATABASE_URL="$${DATABASE_URL:-$(PG_URL)}" $(BIN)/pytest -q tests/e2e/test_registration_flow_in_chromium.py -k "registration_walk and not en"
 	SCREENSHOTS=1 DATABASE_URL="$${DATABASE_URL:-$(PG_URL)}" $(BIN)/pytest -q tests/registrations/test_letters.py -k screenshot
+	SCREENSHOTS=1 DATABASE_URL="$${DATABASE_URL:-$(PG_URL)}" $(BIN)/pytest -q "tests/e2e/test_information_in_chromium.py::test_item3_visitor_searches_the_faq_for_pin_and_finds_the_entry[de]"
+	SCREENSHOTS=1 DATABASE_URL="$${DATABASE_URL:-$(PG_URL)}" $(BIN)/pytest -q "tests/e2e/test_console_in_chromium.py::test_R1_R4_agent_books_without_email_reads_codes_then_finds_by_code_rebooks_and_cancels[de]"
 
 bench: install
 	DATABASE_URL="$${DATABASE_URL:-$(PG_URL)}" $(BIN)/python -m bench.booking_storm

@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "impftermin.registrations",
     "impftermin.staff",
     "impftermin.console",
+    "impftermin.information",
     "impftermin.demo",
 ]
 

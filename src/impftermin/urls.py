@@ -15,6 +15,7 @@ urlpatterns += i18n_patterns(
     path("mitarbeiter/", include("impftermin.staff.urls")),
     path("callcenter/", include("impftermin.console.urls")),
     path("termin/", include("impftermin.codes.urls")),
+    path("info/", include("impftermin.information.urls")),
     path("", include("impftermin.registrations.urls")),
     prefix_default_language=False,
 )

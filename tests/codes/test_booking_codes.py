@@ -51,7 +51,8 @@ def test_R2_correct_pin_mails_a_verification_link(region):
     mail = OutboundMessage.objects.get(kind="email_verification")
     assert mail.recipient == "person@example.org" and mail.channel == "email"
     assert "/termin/email-bestaetigen/" in link_from_mail()
-    assert "kostenlos" in mail.body  # R26: the service is free
+    # R26 (issue 11 item 4): free of charge, nobody asks for money or comes unannounced
+    assert "kostenlos" in mail.body and "unangemeldet" in mail.body
 
 
 def test_R2_link_in_english_for_an_english_request(region):

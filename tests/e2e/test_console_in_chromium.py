@@ -21,7 +21,6 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone, translation
-from django_otp.oath import totp
 from playwright.sync_api import expect
 from pypdf import PdfReader
 
@@ -36,7 +35,8 @@ from impftermin.notifications.models import OutboundMessage
 from impftermin.registrations.models import Letter, PrintBatch, Registration, RegistrationStatus
 from impftermin.staff.roles import AGENT
 from impftermin.staff.services import roles_setup
-from tests.e2e.walk import CODE_RE, Walk
+from tests.e2e.staff import staff_log_in, submit_with_enter
+from tests.e2e.walk import CODE_RE, Walk, screenshots_wanted
 from tests.factories import at, make_postcode, make_slot
 from tests.mail import run_worker
 from tests.registrations.helpers import register
@@ -221,38 +221,14 @@ def open_walk(browser, site: Site, language: str = "de"):
     context = browser.new_context(locale="de-DE" if language == "de" else "en-GB")
     page = context.new_page()
     page.set_default_timeout(10_000)
-    return Walk(page, site.url, language, site.outbox, None, shots=False), context
-
-
-def current_code(user) -> str:
-    """What the agent's authenticator app shows now."""
-    device = staff_device(user)
-    code = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits)
-    return str(code).zfill(device.digits)
-
-
-def submit_with_enter(walk: Walk, field) -> None:
-    """Enter in a text field sends its form (implicit submission); the next page is checked."""
-    with walk.page.expect_navigation():
-        field.press("Enter")
-    walk.check_page()
+    shots = screenshots_wanted(language)
+    return Walk(page, site.url, language, site.outbox, None, shots=shots), context
 
 
 def log_in(walk: Walk, user, labels: dict) -> None:
     """The console sends a stranger to Django's admin log-in; after the password comes the
     code of the app; then the console opens."""
-    page = walk.page
-    walk.goto("/callcenter/")
-    assert "/admin/login/" in page.url
-    page.get_by_label(labels["username"]).press_sequentially(user.username)
-    password = page.get_by_label(labels["password"])
-    password.press_sequentially(PASSWORD)
-    submit_with_enter(walk, password)
-    assert "/mitarbeiter/code/" in page.url
-    code = page.get_by_label(labels["totp"])
-    code.press_sequentially(current_code(user))
-    walk.follow(page.get_by_role("button", name=labels["confirm"], exact=True))
-    assert page.url == f"{walk.base}{walk.prefix}/callcenter/"
+    staff_log_in(walk, user, PASSWORD, "/callcenter/", labels)
     assert walk.heading() == labels["console"]
 
 
@@ -343,6 +319,7 @@ def test_R1_R4_agent_books_without_email_reads_codes_then_finds_by_code_rebooks_
         expect(page.locator(f'a[href="?tag={single_day}"]')).to_have_count(1)  # one seat: enough
         choose_time(walk, first, second, labels["book"])
         assert walk.heading() == labels["booked"]
+        walk.shot("16-console-codes-read-out")
         # The codes, read from the page, each spelled in the alphabet of the language
         text = main_text(walk)
         codes = CODE_RE.findall(text)

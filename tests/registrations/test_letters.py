@@ -225,7 +225,10 @@ def test_R26_document_says_free_of_charge(pool, slots):
     registration = phone_registration(pool)
     assign(registration)
     text = words(appointment_document(registration))
-    assert "Die Impfung ist kostenlos. Niemand von uns wird Sie um Geld bitten." in text
+    assert (
+        "Die Impfung ist kostenlos. Niemand von uns wird Sie um Geld bitten oder unangemeldet bei Ihnen zu Hause vorbeikommen."
+        in text
+    )
 
 
 def test_document_escapes_person_data(pool, slots):

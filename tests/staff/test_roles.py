@@ -71,11 +71,18 @@ def test_setup_roles_command_reports_and_runs_again_without_change():
 
 def test_what_each_role_may_do():
     # The operator keeps all that the demo operator had (every permission of these apps)
-    # and reviews registrations and downloads the print batches.
+    # and reviews registrations and downloads the print batches; it writes the regions'
+    # information pages (issue 11).
     domain = {
         f"{p.content_type.app_label}.{p.codename}"
         for p in Permission.objects.filter(
-            content_type__app_label__in=["regions", "vaccines", "centres", "booking"]
+            content_type__app_label__in=[
+                "regions",
+                "vaccines",
+                "centres",
+                "booking",
+                "information",
+            ]
         ).select_related("content_type")
     }
     review = {

@@ -206,7 +206,12 @@ def pin_enter(request: HttpRequest) -> HttpResponse:
     if not isinstance(token, str) or not token:
         return redirect("codes:pin_request")
     form = forms.PinForm(request.POST or None)
-    context = {"form": form, "minutes": flow.get("minutes", 10)}
+    district = _flow_district(request)
+    context = {
+        "form": form,
+        "minutes": flow.get("minutes", 10),
+        "region": district.region if district else None,
+    }
     if request.method == "GET" or not form.is_valid():
         return render(request, "codes/pin_enter.html", context)
     try:

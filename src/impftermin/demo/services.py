@@ -33,6 +33,7 @@ from impftermin.booking.models import Slot
 from impftermin.centres import services as centre_services
 from impftermin.centres.models import Centre, CentreCapacity, OpeningHours
 from impftermin.core.errors import ServiceError
+from impftermin.information.services import information_seed_load
 from impftermin.regions.models import District, Postcode, Region
 from impftermin.staff import roles
 from impftermin.staff import services as staff_services
@@ -40,6 +41,7 @@ from impftermin.vaccines.models import Vaccine
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 REGION_FILES = ("westfalen-lippe.json", "hessen.json")
+INFORMATION_DIR = "information"  # <region slug>.json: FAQ entries and quick guides
 VACCINE_FILE = "vaccines.json"
 DEFAULT_WEEKS = 9  # the 28-day release window plus a 28-day second-dose interval
 MAX_WEEKS = 52
@@ -297,6 +299,15 @@ def _load_postcodes(
         )
 
 
+def _load_information(region: Region, directory: Path, result: DemoLoadResult) -> None:
+    """The region's FAQ and quick guides from its seed document (issue 11), where the demo
+    has one; entries that exist already are left as operators edited them."""
+    path = directory / INFORMATION_DIR / f"{region.slug}.json"
+    if path.exists():
+        created = information_seed_load(region=region, data=_read_json(path))
+        result.created["information"] = result.created.get("information", 0) + created
+
+
 def _top_up_slots(regions: list[Region], weeks: int, result: DemoLoadResult) -> None:
     """Slots from today for `weeks` weeks (only days not generated yet), then the release."""
     region_ids = [region.pk for region in regions]
@@ -353,6 +364,8 @@ def demo_data_load(
         regions = [
             _load_region(_read_json(directory / name), vaccines, result) for name in REGION_FILES
         ]
+        for region in regions:
+            _load_information(region, directory, result)
     except KeyError as exc:
         raise ServiceError(
             "demo_data_invalid",

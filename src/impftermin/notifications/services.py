@@ -36,7 +36,9 @@ def retry_delay(attempts: int) -> dt.timedelta:
 
 
 # Under every e-mail (R26): the 2021 portals warned of fraudsters asking for money.
-FREE_OF_CHARGE = _("Die Impfung ist kostenlos. Niemand von uns wird Sie um Geld bitten.")
+FREE_OF_CHARGE = _(
+    "Die Impfung ist kostenlos. Niemand von uns wird Sie um Geld bitten oder unangemeldet bei Ihnen zu Hause vorbeikommen."
+)
 NO_REPLY = _("Diese E-Mail wurde automatisch erstellt; bitte antworten Sie nicht darauf.")
 
 

@@ -63,7 +63,8 @@ CENTRE_STAFF = Role(
 
 # Regions, districts, postcodes, vaccines, deliveries, centres, slots and pairs; deciding
 # on registrations held by the population-register check (R14: view and change, which the
-# review actions need); the daily print batches of letters (R17) and their letters.
+# review actions need); the daily print batches of letters (R17) and their letters; the
+# regions' information pages (FAQ, quick guides, imprint and other pages).
 OPERATOR = Role(
     key="operator",
     group="Operator",
@@ -84,6 +85,8 @@ OPERATOR = Role(
                 "booking.slot",
                 "booking.appointmentpair",
                 "booking.appointment",
+                "information.faqentry",
+                "information.page",
             )
         ),
         model_permissions("registrations.registration", "view", "change"),

@@ -19,3 +19,11 @@ def default_language_path(context: template.Context) -> str:
     """
     request: HttpRequest = context["request"]
     return translate_url(request.get_full_path(), settings.LANGUAGE_CODE)
+
+
+@register.simple_tag(takes_context=True)
+def language_path(context: template.Context, language: str) -> str:
+    """The current page's address in `language`: for pages that switch language by a plain
+    link (cacheable pages, which carry no CSRF token for the switch's form)."""
+    request: HttpRequest = context["request"]
+    return translate_url(request.get_full_path(), language)
