@@ -88,12 +88,15 @@ def test_item6_counts_changes_per_agent_and_hour(calls):
     by_agent = {a.total.agent: a for a in statistics.agents}
     assert list(by_agent) == ["anna", "ben"]
     anna_hours = by_agent["anna"].hours
-    assert [h.hour.hour for h in anna_hours] == [9]
+    assert [timezone.localtime(h.hour).hour for h in anna_hours] == [9]
     assert _cells(anna_hours[0]) == {"booked": 2, "rebooked": 1}  # two people, one move
     ben_hours = by_agent["ben"].hours
-    assert [h.hour.hour for h in ben_hours] == [10]
+    assert [timezone.localtime(h.hour).hour for h in ben_hours] == [10]
     assert _cells(ben_hours[0]) == {"cancelled": 1, "registered": 1}
-    assert [(h.hour.hour, h.total) for h in statistics.hours] == [(9, 3), (10, 2)]
+    assert [(timezone.localtime(h.hour).hour, h.total) for h in statistics.hours] == [
+        (9, 3),
+        (10, 2),
+    ]
     assert statistics.total.total == 5
     # one agent only; another day
     assert [a.total.agent for a in call_statistics(day=DAY, user=ben.pk).agents] == ["ben"]
@@ -134,3 +137,24 @@ def test_item6_only_supervisors_see_the_statistics(member, staff_client):
     unverified = Client()
     unverified.force_login(member("lead", roles.SUPERVISOR))
     assert unverified.get(URL)["Location"].startswith(reverse("staff:verify"))
+
+
+def test_item6_the_hour_repeated_when_the_clocks_go_back_stays_two_hours(member):
+    agent = member("anna")
+    with timezone.override("Europe/Berlin"):
+        for moment in ("2024-10-27T00:30:00+00:00", "2024-10-27T01:30:00+00:00"):
+            with mock.patch(
+                "django.utils.timezone.now", return_value=dt.datetime.fromisoformat(moment)
+            ):
+                audit_record(
+                    user=agent,
+                    action=AuditAction.CHANGE,
+                    what=AuditSubject.REGISTRATION,
+                    which=1,
+                    detail="booked",
+                )
+        hours = call_statistics(day=dt.date(2024, 10, 27)).hours
+        assert [timezone.localtime(h.hour).strftime("%H:%M %Z") for h in hours] == [
+            "02:00 CEST",
+            "02:00 CET",
+        ]

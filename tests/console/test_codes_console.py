@@ -17,8 +17,9 @@ from django.utils import translation
 from impftermin.audit.models import AuditEntry
 from impftermin.booking.models import AppointmentPair
 from impftermin.codes.models import CodeSet
-from impftermin.codes.services import code_set_for
+from impftermin.codes.services import code_rebook, code_set_for, codes_book_by_phone
 from impftermin.console import codes_services, codes_views
+from impftermin.core.errors import ServiceError
 from impftermin.core.identifiers import spelled
 from impftermin.notifications.models import OutboundMessage
 from impftermin.staff.roles import AGENT, CENTRE_STAFF
@@ -366,3 +367,32 @@ def test_R7_rebook_together_refuses_a_wrong_further_code(console, slots, other, 
     assert message in response.content.decode()
     assert codes_views.REBOOK not in console.session
     assert AppointmentPair.objects.get(holder=code_set_for(codes[0]).holder, status="booked")
+
+
+def test_R9_people_booked_in_other_districts_do_not_move_together(console, slots, place):
+    first, later, second, later_second = slots
+    codes = CODE.findall(_book(console, first, second).content.decode())
+    elsewhere_first = make_slot(place.other_centre, place.biontech, at(5), capacity=2)
+    elsewhere_second = make_slot(place.other_centre, place.biontech, at(27), released=False)
+    elsewhere = codes_book_by_phone(
+        region_id=place.region.pk,
+        vaccine_id=place.biontech.pk,
+        party_size=1,
+        district_id=place.other_district.pk,
+        first_slot_id=elsewhere_first.pk,
+        second_slot_id=elsewhere_second.pk,
+    ).people[0]
+    response = _rebook_together(console, codes[0], [elsewhere.codes[0]], later, later_second)
+    assert response.status_code == 200
+    assert "im selben Kreis" in response.content.decode()
+    assert codes_views.REBOOK not in console.session
+    with pytest.raises(ServiceError) as refused:  # the service refuses it too
+        code_rebook(
+            code=codes[0],
+            first_slot_id=later.pk,
+            second_slot_id=later_second.pk,
+            together_with=[elsewhere.codes[0]],
+        )
+    assert refused.value.code == "codes_other_district"
+    moved = AppointmentPair.objects.get(holder=code_set_for(elsewhere.codes[0]).holder)
+    assert moved.status == "booked" and moved.centre == place.other_centre

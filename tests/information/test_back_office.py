@@ -37,6 +37,8 @@ def _form(entry: FaqEntry, **changes) -> dict:
         "answer_en": entry.answer_en,
         "answer_plain_de": entry.answer_plain_de,
         "as_of": entry.as_of.strftime("%d.%m.%Y"),
+        # what the browser sends back: the date as the form showed it (changed or not)
+        "initial-as_of": entry.as_of.isoformat(),
         "published": "on",
     }
     return {**data, **changes}
@@ -56,6 +58,16 @@ def test_item1_operator_edits_an_entry_and_it_shows_dated_today(region, staff_cl
     page = client.get(reverse("information:faq", args=[region.slug])).content.decode()
     assert "Die PIN gilt <strong>zehn</strong> Minuten." in page
     assert f"Stand: {timezone.localdate():%d.%m.%Y}" in page
+
+
+def test_item1_a_date_set_by_hand_is_kept(region, staff_client):
+    entry = FaqEntry.objects.get(region=region, key="pin-validity")
+    client = staff_client(_member(roles.OPERATOR))
+    url = reverse("admin:information_faqentry_change", args=[entry.pk])
+    response = client.post(url, _form(entry, answer_de="Neu.", as_of="19.07.2021"))
+    assert response.status_code == 302
+    entry.refresh_from_db()
+    assert entry.as_of == dt.date(2021, 7, 19)
 
 
 def test_item1_a_script_in_an_answer_is_stored_but_shown_as_text(region, staff_client):

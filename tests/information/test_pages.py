@@ -140,6 +140,11 @@ def test_item5_pages_are_cacheable_and_revalidate(client, region):
     assert english["ETag"] != _faq(client, region)["ETag"]
 
 
+def test_item5_a_visitor_with_a_session_gets_a_private_page(region, admin_client):
+    response = _faq(admin_client, region)  # staff: the idle check writes to the session
+    assert "private" in response["Cache-Control"] and "public" not in response["Cache-Control"]
+
+
 def test_item3_language_switch_is_a_plain_link(client, region):
     page = _faq(client, region).content.decode()
     assert f'href="/en/info/{region.slug}/"' in page and 'hreflang="en"' in page

@@ -33,9 +33,21 @@ def test_a_date_the_operator_set_is_kept(region):
     entry = FaqEntry.objects.get(region=region, key="pin-validity")
     entry.answer_de = "Die PIN gilt 10 Minuten."
     entry.as_of = dt.date(2021, 7, 19)
-    information_text_save(text=entry)
+    information_text_save(text=entry, date_set_by_hand=True)
     entry.refresh_from_db()
     assert entry.as_of == dt.date(2021, 7, 19)
+
+
+def test_two_operators_saving_in_turn_both_date_their_change_today(region):
+    FaqEntry.objects.filter(region=region, key="pin-validity").update(as_of=dt.date(2021, 5, 1))
+    first = FaqEntry.objects.get(region=region, key="pin-validity")
+    second = FaqEntry.objects.get(region=region, key="pin-validity")  # opened at the same time
+    first.answer_de = "Text von A"
+    information_text_save(text=first)
+    second.answer_de = "Text von B"  # B's form still holds the old date, untouched
+    information_text_save(text=second)
+    second.refresh_from_db()
+    assert (second.answer_de, second.as_of) == ("Text von B", timezone.localdate())
 
 
 def test_reordering_alone_keeps_the_date(region):

@@ -52,15 +52,16 @@ def audit_counts_by_hour(
     date_to: dt.date,
     user: Any = None,
 ) -> list[dict]:
-    """How many entries of these actions and details each staff member wrote per local
-    hour: dicts with username, hour (aware, local), detail and count, ordered by username
-    and hour. One grouped query; the (at) index bounds it to the days asked for."""
+    """How many entries of these actions and details each staff member wrote per hour:
+    dicts with username, hour (aware; shown in local time), detail and count, ordered by
+    username and hour. Hours are cut in UTC, so the hour repeated when the clocks go back
+    stays two hours. One grouped query; the (at) index bounds it to the days asked for."""
     entries = audit_entries(user=user, date_from=date_from, date_to=date_to).filter(
         action__in=actions, detail__in=details
     )
     return list(
         entries.order_by()
-        .annotate(hour=TruncHour("at", tzinfo=timezone.get_current_timezone()))
+        .annotate(hour=TruncHour("at", tzinfo=dt.UTC))
         .values("username", "hour", "detail")
         .annotate(count=Count("id"))
         .order_by("username", "hour", "detail")

@@ -403,6 +403,7 @@ def code_set_issue_by_phone(
 MAX_CODES_PER_BOOKING = min(4, MAX_PARTY_SIZE)  # couples and households side by side (R7)
 PARTY_SIZE = _("Gemeinsam buchen können 1 bis 4 Personen.")
 OTHER_VACCINE = _("Gemeinsam buchen können nur Personen mit demselben Impfstoff.")
+OTHER_DISTRICT = _("Gemeinsam umbuchen können nur Personen, deren Termine im selben Kreis liegen.")
 UNKNOWN_CODE = _("Diesen Vermittlungscode kennen wir nicht. Bitte prüfen Sie ihn.")
 
 
@@ -602,6 +603,8 @@ def code_rebook(
     pairs = [pair, *(_live_pair_of(s) for s in code_sets[1:])]
     if len({p.vaccine_id for p in pairs}) > 1:
         raise ServiceError("codes_other_vaccine", OTHER_VACCINE, field="codes")
+    if len({p.centre.district_id for p in pairs}) > 1:  # R9: each stays in their district
+        raise ServiceError("codes_other_district", OTHER_DISTRICT, field="codes")
     return pairs_book_adjacent(
         holders=[s.holder for s in code_sets],
         district_id=pair.centre.district_id,  # where they were booked (R9)

@@ -30,7 +30,7 @@ from impftermin.booking.selectors import (
     times_by_day,
 )
 from impftermin.centres.selectors import get_vaccine
-from impftermin.codes.services import code_booking, format_code
+from impftermin.codes.services import OTHER_DISTRICT, code_booking, format_code
 from impftermin.console import codes_forms as forms
 from impftermin.console.codes_services import (
     code_cancel_for_caller,
@@ -258,16 +258,19 @@ def _call(request: HttpRequest) -> dict | None:
 
 def _together(request: HttpRequest, form: forms.RebookForm, call: dict, pair) -> list[str] | None:
     """The codes of the others who move with this pair (R7), each found like a look-up
-    (throttled, audited), another person's, and with a booking; None (with the errors on
-    the form) if not."""
+    (throttled, audited), another person's, with a booking in the same district (R9); None
+    (with the errors on the form) if not."""
     codes, people = [], {pair.holder}
     for field, text in form.other_codes():
         try:
             code, code_set = code_lookup(user=request.user, code=text, why=call["why"])
             if code_set.holder in people:
                 raise ServiceError("code_repeated", CODE_REPEATED, field=field)
-            if code_booking(code=code) is None:
+            other = code_booking(code=code)
+            if other is None:
                 raise ServiceError("no_booking", NO_BOOKING, field=field)
+            if other.centre.district_id != pair.centre.district_id:  # R9
+                raise ServiceError("codes_other_district", OTHER_DISTRICT, field=field)
         except ServiceError as error:
             form.add_error(field, str(error.message))
             continue

@@ -25,7 +25,10 @@ class InformationTextAdmin(admin.ModelAdmin):
         return form
 
     def save_model(self, request, obj, form, change):
-        information_text_save(text=obj)
+        # The form compares the date with the one the operator opened (its hidden
+        # initial value), so a date left alone is not "set by hand" even when someone
+        # else saved the text meanwhile.
+        information_text_save(text=obj, date_set_by_hand="as_of" in form.changed_data)
 
 
 @admin.register(FaqEntry)

@@ -24,16 +24,17 @@ CONTENT_FIELDS = {
 
 
 @transaction.atomic
-def information_text_save(*, text: FaqEntry | Page) -> None:
-    """Save an entry or page an operator wrote or changed. A changed text whose "as of"
-    date the operator left as it was is dated today (compared with the stored row, locked,
-    so two operators saving at once cannot both miss the other's change)."""
+def information_text_save(*, text: FaqEntry | Page, date_set_by_hand: bool = False) -> None:
+    """Save an entry or page an operator wrote or changed. A text that differs from the
+    stored one (locked, so the comparison is with what is there now, whoever saved it last)
+    is dated today, unless the operator set the date by hand."""
     model = type(text)
     stored = model.objects.select_for_update().filter(pk=text.pk).first() if text.pk else None
-    if stored is not None:
-        changed = any(getattr(stored, f) != getattr(text, f) for f in CONTENT_FIELDS[model])
-        if changed and text.as_of == stored.as_of:
-            text.as_of = timezone.localdate()
+    changed = stored is not None and any(
+        getattr(stored, f) != getattr(text, f) for f in CONTENT_FIELDS[model]
+    )
+    if changed and not date_set_by_hand:
+        text.as_of = timezone.localdate()
     if text.as_of is None:
         text.as_of = timezone.localdate()
     text.full_clean()

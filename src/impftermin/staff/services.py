@@ -237,14 +237,22 @@ def totp_devices_reset(*, device_ids: list[int]) -> int:
     return deleted
 
 
-# Staff passwords are long and rare to mistype; a call center logs in from one address.
-PASSWORD_LOG_IN_PER_ACCOUNT = Limit("staff-log-in-account", 10, dt.timedelta(minutes=15))
+# Staff passwords are long and rare to mistype; a call center logs in from one address. The
+# tight limit is per account *and* address, so that nobody can lock a staff member out from
+# elsewhere; the account-wide limit, far higher, stops guessing spread over many addresses
+# (and the second factor stands behind the password anyway).
+PASSWORD_LOG_IN_PER_ACCOUNT_AND_CLIENT = Limit(
+    "staff-log-in-account-client", 10, dt.timedelta(minutes=15)
+)
+PASSWORD_LOG_IN_PER_ACCOUNT = Limit("staff-log-in-account", 100, dt.timedelta(hours=1))
 PASSWORD_LOG_IN_PER_CLIENT = Limit("staff-log-in-client", 50, dt.timedelta(hours=1))
 
 
 def _password_log_in_checks(username: str, client: str) -> list[tuple[Limit, str]]:
+    account = username.strip().casefold()
     return [
-        (PASSWORD_LOG_IN_PER_ACCOUNT, username.strip().casefold()),
+        (PASSWORD_LOG_IN_PER_ACCOUNT_AND_CLIENT, f"{account}\x1f{client}"),
+        (PASSWORD_LOG_IN_PER_ACCOUNT, account),
         (PASSWORD_LOG_IN_PER_CLIENT, client),
     ]
 
