@@ -85,3 +85,19 @@ def smtp():
     ):
         yield server
     server.stop()
+
+
+@pytest.fixture
+def pool(world, settings, tmp_path):
+    """The test world as a region in assignment mode, with a population register file."""
+    from impftermin.regions.models import BookingMode
+    from tests.factories import make_postcode
+    from tests.registrations.helpers import REGISTER
+
+    world.region.booking_mode = BookingMode.ASSIGNMENT
+    world.region.save()
+    make_postcode("48143", world.district)
+    register = tmp_path / "register.csv"
+    register.write_text(REGISTER, encoding="utf-8")
+    settings.POPULATION_REGISTER_FILE = register
+    return world

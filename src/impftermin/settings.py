@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "impftermin.staff",
     "impftermin.console",
     "impftermin.information",
+    "impftermin.vaccinations",
     "impftermin.demo",
 ]
 

@@ -16,6 +16,7 @@ urlpatterns += i18n_patterns(
     path("callcenter/", include("impftermin.console.urls")),
     path("termin/", include("impftermin.codes.urls")),
     path("info/", include("impftermin.information.urls")),
+    path("zentrum/", include("impftermin.vaccinations.urls")),
     path("", include("impftermin.registrations.urls")),
     prefix_default_language=False,
 )

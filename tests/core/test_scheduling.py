@@ -13,7 +13,12 @@ from impftermin.core.models import ScheduledRun
 from impftermin.core.scheduling import SCHEDULE, DailyJob, IntervalJob, scheduled_jobs_enqueue
 from tests.factories import at, make_slot
 
-DAILY = [job for job in SCHEDULE if isinstance(job, DailyJob)]
+# The release and what it needs (other daily jobs have their own times and tests).
+DAILY = [
+    job
+    for job in SCHEDULE
+    if isinstance(job, DailyJob) and job.name in {"top_up_slots", "release_slots"}
+]
 
 
 def local(day: dt.date, hour: int) -> dt.datetime:
@@ -74,3 +79,8 @@ def test_R12_worker_runs_the_enqueued_release(world):
         for s in Slot.objects.filter(released=True).values_list("start", flat=True)
     }
     assert max(released_days) == timezone.localdate() + dt.timedelta(days=7)
+
+
+def test_end_of_day_runs_after_midnight_before_the_release():
+    times = {job.name: job.at for job in SCHEDULE if isinstance(job, DailyJob)}
+    assert times["end_of_day"] < times["release_slots"]

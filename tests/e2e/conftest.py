@@ -10,7 +10,6 @@ import pytest
 from tests.e2e.walk import CHROMIUM, CI
 
 # The region in assignment mode with its population-register file, for the registration walk.
-from tests.registrations.conftest import pool  # noqa: F401
 
 
 @pytest.fixture(scope="module")

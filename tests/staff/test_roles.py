@@ -90,6 +90,7 @@ def test_what_each_role_may_do():
         "registrations.change_registration",
         "registrations.view_printbatch",
         "registrations.view_letter",
+        "vaccinations.view_vaccination",
     }
     assert OPERATOR.permissions == domain | review
     assert AGENT.permissions == {"staff.use_console"}
@@ -97,7 +98,11 @@ def test_what_each_role_may_do():
         "staff.view_call_statistics",
         "audit.view_auditentry",
     }
-    assert all(name.startswith("booking.view_") for name in CENTRE_STAFF.permissions)
+    assert all(
+        name.startswith("booking.view_") or name == "vaccinations.check_in"
+        for name in CENTRE_STAFF.permissions
+    )
+    assert "vaccinations.check_in" in CENTRE_STAFF.permissions
     # Nobody but the superuser manages accounts, and nobody may change the audit log.
     for role in ROLES:
         assert not any(name.startswith("auth.") for name in role.permissions)

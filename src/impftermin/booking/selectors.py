@@ -460,3 +460,20 @@ def times_by_day(
     day = chosen_day(requested_day, days)
     options = [] if day is None else pair_options(**window, date_from=day, date_to=day, limit=200)
     return TimesByDay(days, day, options)
+
+
+def no_show_pairs_due(*, region_id: int, grace_days: int, today: dt.date) -> list[tuple[int, str]]:
+    """(pair id, holder) of live pairs whose first appointment was missed at least
+    `grace_days` days before `today` (issue 7): they give up the rest."""
+    cutoff = day_start(today - dt.timedelta(days=grace_days - 1))
+    return list(
+        Appointment.objects.filter(
+            dose=1,
+            status=AppointmentStatus.NO_SHOW,
+            slot__start__lt=cutoff,
+            slot__centre__district__region_id=region_id,
+            pair__status=PairStatus.BOOKED,
+        )
+        .order_by("pair_id")
+        .values_list("pair_id", "pair__holder")
+    )

@@ -1119,3 +1119,126 @@ def _assign_group(
     if claimed != len(deltas):  # cannot happen under the lock; never carry on if it does
         raise SeatCountError(f"assignment: {claimed} of {len(deltas)} slots updated")
     return {pair.holder: pair for pair in pairs}
+
+
+# --- at the centre: check-in and the dose given (issue 7) -------------------------------------
+
+NOT_TODAY = _(
+    "Für diese Person gibt es heute keinen Termin in diesem Impfzentrum. Ohne Termin wird nicht geimpft."
+)
+
+
+def _lock_appointment(appointment_id: object, centre_id: int) -> Appointment:
+    appointment = (
+        Appointment.objects.select_for_update(of=("self",))
+        .select_related("slot", "pair__vaccine")
+        .filter(
+            pk=as_id(
+                appointment_id, code="unknown_appointment", message=NOT_TODAY, field="appointment"
+            )
+        )
+        .first()
+    )
+    if appointment is None or appointment.slot.centre_id != centre_id:
+        raise ServiceError("unknown_appointment", NOT_TODAY, field="appointment")
+    return appointment
+
+
+@transaction.atomic
+def appointment_check_in(
+    *, appointment_id: object, centre_id: int, now: dt.datetime | None = None
+) -> Appointment:
+    """The person has arrived for today's appointment at this centre. No walk-ins (R5): an
+    appointment of another day, another centre, or a cancelled one is refused. Checking in
+    twice changes nothing; one marked as not come may still arrive the same day."""
+    now = now or timezone.now()
+    appointment = _lock_appointment(appointment_id, centre_id)
+    if appointment.status == AppointmentStatus.CHECKED_IN:
+        return appointment
+    if appointment.status == AppointmentStatus.VACCINATED:
+        raise ServiceError(
+            "already_vaccinated", _("Diese Impfung ist schon erfasst."), field="appointment"
+        )
+    today = timezone.localdate(now)
+    if (
+        appointment.status not in (AppointmentStatus.BOOKED, AppointmentStatus.NO_SHOW)
+        or appointment.pair.status != PairStatus.BOOKED
+        or timezone.localdate(appointment.slot.start) != today
+    ):
+        raise ServiceError("not_today", NOT_TODAY, field="appointment")
+    appointment.status = AppointmentStatus.CHECKED_IN
+    appointment.save(update_fields=["status"])
+    return appointment
+
+
+@transaction.atomic
+def appointment_vaccinated(*, appointment_id: object, centre_id: int) -> Appointment:
+    """The dose of this checked-in appointment is given (the vaccinations app records it in
+    the same transaction)."""
+    appointment = _lock_appointment(appointment_id, centre_id)
+    if appointment.status == AppointmentStatus.VACCINATED:
+        raise ServiceError(
+            "already_vaccinated", _("Diese Impfung ist schon erfasst."), field="appointment"
+        )
+    if appointment.status != AppointmentStatus.CHECKED_IN:
+        raise ServiceError(
+            "not_checked_in",
+            _("Bitte checken Sie die Person zuerst ein."),
+            field="appointment",
+        )
+    appointment.status = AppointmentStatus.VACCINATED
+    appointment.save(update_fields=["status"])
+    return appointment
+
+
+@transaction.atomic
+def pair_second_add(
+    *, pair_id: object, holder: str, second_slot_id: object, now: dt.datetime | None = None
+) -> Appointment:
+    """R6: a pair booked with its first appointment only gets its second at the centre, on
+    the day of the first: a slot at the same centre with the same vaccine inside the
+    interval, claimed like any other seat (a full slot is refused, nothing changes)."""
+    now = now or timezone.now()
+    pair = _lock_live_pair(_pair_id(pair_id), holder)
+    appointments = {a.dose: a for a in pair.appointments.select_related("slot__vaccine")}
+    first = appointments.get(1)
+    if first is None or 2 in appointments or pair.vaccine.doses != 2:
+        raise ServiceError(
+            "second_not_needed",
+            _("Für diese Buchung ist kein Zweittermin zu vergeben."),
+            field="second_slot",
+        )
+    second = (
+        Slot.objects.select_related("centre", "vaccine")
+        .filter(pk=_slot_id(second_slot_id, "second_slot"))
+        .first()
+    )
+    if second is None:
+        raise ServiceError("unknown_slot", UNKNOWN_SLOT, field="second_slot")
+    _check_second(first.slot, second, now)
+    try:
+        _apply_seat_changes({second.pk: 1}, now)
+    except _SeatLost:
+        raise ServiceError(
+            "slot_full", _("Dieser Termin ist inzwischen ausgebucht."), field="second_slot"
+        ) from None
+    appointment = Appointment.objects.create(pair=pair, slot=second, dose=2)
+    if pair.second_dose_at_centre:
+        pair.second_dose_at_centre = False
+        pair.save(update_fields=["second_dose_at_centre"])
+    return appointment
+
+
+# --- the end of the day: no-shows (issue 7) ---------------------------------------------------
+
+
+@transaction.atomic
+def appointments_no_show_mark(*, before: dt.date) -> int:
+    """Appointments of the days before `before` that nobody came to (still booked) are
+    no-shows. Idempotent, and a run that was missed catches up the next day. Their seats
+    stay counted: the slots are past."""
+    return Appointment.objects.filter(
+        status=AppointmentStatus.BOOKED,
+        pair__status=PairStatus.BOOKED,
+        slot__start__lt=day_start(before),
+    ).update(status=AppointmentStatus.NO_SHOW)

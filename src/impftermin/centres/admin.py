@@ -3,6 +3,7 @@ import itertools
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -59,6 +60,12 @@ class CentreAdmin(admin.ModelAdmin):
     autocomplete_fields = ["district"]
     inlines = [OpeningHoursInline, CentreCapacityInline]
     actions = ["generate_slots"]
+    filter_horizontal = ["staff"]
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "staff":  # only staff accounts can work at a centre
+            kwargs["queryset"] = get_user_model().objects.filter(is_staff=True, is_active=True)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def has_generate_slots_permission(self, request) -> bool:
         return request.user.has_perm("booking.add_slot")

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -30,6 +31,13 @@ class Centre(models.Model):
     # R12: centres are open on weekends and public holidays unless an operator says otherwise.
     open_on_public_holidays = models.BooleanField(_("an Feiertagen geöffnet"), default=True)
     active = models.BooleanField(_("aktiv"), default=True)
+    # Centre staff check people in and record doses only at their own centres (issue 7).
+    staff = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="centres",
+        verbose_name=_("Personal des Impfzentrums"),
+    )
 
     class Meta:
         verbose_name = _("Impfzentrum")

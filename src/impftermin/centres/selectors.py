@@ -79,3 +79,20 @@ def centre_offers(*, centre_id: int, vaccine_id: int) -> bool:
 def district_centres(*, district_id: int) -> list[Centre]:
     """The district's active centres, by name (a registration chooses one, R13)."""
     return list(Centre.objects.filter(district_id=district_id, active=True).order_by("name", "id"))
+
+
+def _centres_of(user):
+    centres = Centre.objects.filter(active=True).select_related("district__region")
+    return centres if getattr(user, "is_superuser", False) else centres.filter(staff=user)
+
+
+def centres_of(user) -> list[Centre]:
+    """The active centres a staff member works at (all of them for a superuser)."""
+    return list(_centres_of(user).order_by("name"))
+
+
+def works_at(user, centre_id: object) -> Centre | None:
+    """The centre, if this staff member works there (a superuser: any active centre)."""
+    if not isinstance(centre_id, int) or isinstance(centre_id, bool):
+        return None
+    return _centres_of(user).filter(pk=centre_id).first()

@@ -655,3 +655,20 @@ def booking_party(*, code_sets: list[CodeSet]) -> Vaccine | None:
     if any_live_pair(holders=[s.holder for s in code_sets]):
         raise ServiceError("holder_has_live_pair", HOLDER_HAS_LIVE_PAIR, field="codes")
     return code_sets[0].vaccine
+
+
+def code_pair_released(*, pair: AppointmentPair) -> None:
+    """A pair of a booking code was given up after a missed first appointment (issue 7): in
+    the release's transaction, tell the person by e-mail when they gave one (R1), and offer
+    the freed seats to the standby list (R8). Pairs of other holders are not ours."""
+    code_set = CodeSet.objects.filter(pk=_code_set_pk(pair.holder)).first()
+    if code_set is None:
+        return
+    if code_set.email:
+        send_cancellation(code_set, pair)
+    make_standby_offers.enqueue()
+
+
+def _code_set_pk(holder: str) -> int:
+    prefix, _sep, pk = holder.partition(":")
+    return int(pk) if prefix == "codes" and pk.isdigit() else 0

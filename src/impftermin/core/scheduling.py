@@ -45,6 +45,9 @@ SCHEDULE = [
     DailyJob("attempt_counters", "impftermin.core.tasks.delete_expired_attempts", dt.time(23, 30)),
     # Slots exist well beyond the release window, for second doses (before the release).
     DailyJob("top_up_slots", "impftermin.booking.tasks.top_up_slots", dt.time(4, 30)),
+    # Issue 7: yesterday's missed appointments are no-shows; a missed first appointment
+    # gives up its second after the region's grace period (before the release).
+    DailyJob("end_of_day", "impftermin.vaccinations.tasks.end_of_day", dt.time(0, 30)),
     # R12: the rolling release opens the next day of slots every morning.
     DailyJob("release_slots", "impftermin.booking.tasks.release_slots", dt.time(5, 0)),
     # R17: the letters to people without e-mail, one PDF a day, ready when the print room

@@ -27,6 +27,7 @@ class RegionAdmin(admin.ModelAdmin):
                     "rebook_cutoff_days",
                     "short_notice_days",
                     "release_days_ahead",
+                    "no_show_grace_days",
                 ]
             },
         ),

@@ -64,6 +64,11 @@ class Region(models.Model):
     release_days_ahead = models.PositiveSmallIntegerField(
         _("Termine buchbar bis (Tage im Voraus)"), default=28
     )
+    # Issue 7: whoever missed the first appointment loses the second after this many days
+    # (the seat goes to others) and is told.
+    no_show_grace_days = models.PositiveSmallIntegerField(
+        _("Nach einem versäumten Ersttermin wird der Zweittermin frei nach (Tagen)"), default=2
+    )
     # Eligibility beyond the vaccines' own ages: in early 2021 only people of 80 and over.
     min_age = models.PositiveSmallIntegerField(
         _("Termine ab einem Alter von (Jahren)"),

@@ -84,3 +84,52 @@ def registration_times(registration: Registration, requested_day: str | None) ->
     if single_dose:
         options = [replace(o, second_slot_id=None, second_start=None) for o in options]
     return Times(times.days, times.day, options, party_size, single_dose)
+
+
+@dataclass(frozen=True)
+class Person:
+    """Who a registration's pair belongs to, as the centre's day list shows them."""
+
+    first_name: str
+    last_name: str
+    birth_date: dt.date
+
+
+def people_for_holders(holders: list[str]) -> dict[str, Person]:
+    """Name and date of birth behind those holders that are registrations (one query)."""
+    ids = []
+    for holder in holders:
+        if isinstance(holder, str) and holder.startswith("reg:") and holder[4:].isdigit():
+            ids.append(Registration.pk_of_holder(holder))
+    rows = Registration.objects.filter(pk__in=ids).exclude(status=RegistrationStatus.DELETED)
+    return {
+        Registration.holder_of(pk): Person(first, last, born)
+        for pk, first, last, born in rows.values_list("pk", "first_name", "last_name", "birth_date")
+    }
+
+
+def holder_for_vorgangskennung(vorgangskennung: object) -> str | None:
+    """The pair holder of a live registration (e.g. from the QR code on its letter)."""
+    value = identifiers.normalised(vorgangskennung, VORGANGSKENNUNG_LENGTH)
+    if value is None or not identifiers.has_valid_check(value):
+        return None
+    pk = (
+        Registration.objects.exclude(status=RegistrationStatus.DELETED)
+        .filter(vorgangskennung=value)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return Registration.holder_of(pk) if pk else None
+
+
+def holders_by_name(last_name: str, birth_date: dt.date) -> list[str]:
+    """Pair holders of live registrations with this last name (any case) and date of birth:
+    the centre's search for someone without their letter. Both are required."""
+    if not last_name.strip() or not isinstance(birth_date, dt.date):
+        return []
+    pks = (
+        Registration.objects.exclude(status=RegistrationStatus.DELETED)
+        .filter(last_name__iexact=last_name.strip(), birth_date=birth_date)
+        .values_list("pk", flat=True)[:20]
+    )
+    return [Registration.holder_of(pk) for pk in pks]

@@ -949,3 +949,27 @@ def registration_short_notice(*, registration_id: int) -> AppointmentPair:
         field="registration",
         days=region.short_notice_days,
     )
+
+
+def registration_pair_released(*, pair: AppointmentPair) -> None:
+    """A registration's pair was given up after a missed first appointment (issue 7): in the
+    release's transaction, the registration goes back into the pool (it will be assigned
+    anew; without e-mail the new letter says so) and, with an e-mail, the person is told."""
+    if not pair.holder.startswith("reg:"):
+        return
+    registration = (
+        Registration.objects.select_for_update()
+        .filter(pk=Registration.pk_of_holder(pair.holder), status=RegistrationStatus.ASSIGNED)
+        .first()
+    )
+    if registration is None:
+        return
+    registration.status = RegistrationStatus.WAITING
+    registration.save(update_fields=["status"])
+    if registration.email:
+        send_pair_cancellation(
+            recipient=registration.email,
+            language=registration.language,
+            pair=pair,
+            again=(POOL_AGAIN, _manage(registration)[1]),
+        )

@@ -50,15 +50,16 @@ SUPERVISOR = Role(
     permissions=AGENT.permissions | {"staff.view_call_statistics", "audit.view_auditentry"},
 )
 
-# The day's list and check-in come with issue 7; until then the slots and pairs, read
-# only. Pairs and appointments hold no personal data (the holder is a keyed reference).
+# The check-in desk (issue 7): the day's list, check-in and the dose given, at the centres
+# an operator assigned them to (Centre.staff); slots and pairs read only in the back office.
 CENTRE_STAFF = Role(
     key="centre_staff",
     group="Centre staff",
     label=_("Personal im Impfzentrum"),
     permissions=model_permissions("booking.slot", "view")
     | model_permissions("booking.appointmentpair", "view")
-    | model_permissions("booking.appointment", "view"),
+    | model_permissions("booking.appointment", "view")
+    | {"vaccinations.check_in"},
 )
 
 # Regions, districts, postcodes, vaccines, deliveries, centres, slots and pairs; deciding
@@ -92,6 +93,7 @@ OPERATOR = Role(
         model_permissions("registrations.registration", "view", "change"),
         model_permissions("registrations.printbatch", "view"),
         model_permissions("registrations.letter", "view"),
+        model_permissions("vaccinations.vaccination", "view"),
     ),
 )
 

@@ -1,0 +1,66 @@
+"""The check-in desk's forms: their shape only; the services decide."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from impftermin.core.forms import GermanDateField, KernForm
+
+SEARCH_ONE = _(
+    "Bitte geben Sie einen Vermittlungscode, eine Vorgangskennung oder Nachname und Geburtsdatum an."
+)
+
+
+class DeskSearchForm(KernForm):
+    """One of: a booking code, a Vorgangskennung (typed or scanned: a QR scanner types
+    it), or last name and date of birth."""
+
+    code = forms.CharField(
+        label=pgettext_lazy("label", "Vermittlungscode"),
+        required=False,
+        max_length=40,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    vorgangskennung = forms.CharField(
+        label=_("Vorgangskennung oder QR-Code vom Brief"),
+        required=False,
+        max_length=40,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    last_name = forms.CharField(
+        label=_("Nachname"),
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    birth_date = GermanDateField(
+        label=_("Geburtsdatum"),
+        required=False,
+        help_text=_("Zum Beispiel 31.01.1950; nur mit dem Nachnamen."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "size": "10"}),
+    )
+
+    def clean(self):
+        data = super().clean()
+        by_name = data.get("last_name", "").strip() and data.get("birth_date")
+        if not (data.get("code", "").strip() or data.get("vorgangskennung", "").strip() or by_name):
+            raise forms.ValidationError(SEARCH_ONE, code="search_one")
+        return data
+
+    def kind(self) -> str:
+        data = self.cleaned_data
+        if data["code"].strip():
+            return "code"
+        return "vorgangskennung" if data["vorgangskennung"].strip() else "name"
+
+
+class VaccinationForm(KernForm):
+    appointment = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    batch_number = forms.CharField(
+        label=_("Chargennummer"),
+        max_length=40,
+        error_messages={"required": _("Bitte geben Sie die Chargennummer an.")},
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "size": "12"}),
+    )

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from impftermin.vaccinations import views
+
+app_name = "vaccinations"
+urlpatterns = [
+    path("", views.centres, name="centres"),
+    path("<int:centre_id>/", views.desk_view, name="desk"),
+    path("<int:centre_id>/einchecken/", views.check_in, name="check_in"),
+    path("<int:centre_id>/impfung/", views.vaccinate, name="vaccinate"),
+    path("<int:centre_id>/zweittermin/", views.second_appointment, name="second_appointment"),
+]
