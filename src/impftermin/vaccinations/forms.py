@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -64,3 +67,37 @@ class VaccinationForm(KernForm):
         error_messages={"required": _("Bitte geben Sie die Chargennummer an.")},
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "size": "12"}),
     )
+
+
+class StatisticsForm(KernForm):
+    date_from = GermanDateField(label=_("Von"), required=False)
+    date_to = GermanDateField(label=_("Bis"), required=False)
+    region = forms.TypedChoiceField(
+        label=pgettext_lazy("label", "Region"), required=False, coerce=int, empty_value=None
+    )
+
+    def __init__(self, *args, regions=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["region"].choices = [("", _("Alle")), *((r.pk, r.name) for r in regions)]
+
+    def clean(self):
+        from impftermin.vaccinations.statistics import MAX_DAYS
+
+        data = super().clean()
+        today = timezone.localdate()
+        data["date_to"] = data.get("date_to") or today
+        data["date_from"] = data.get("date_from") or data["date_to"] - dt.timedelta(days=6)
+        if data["date_from"] > data["date_to"]:
+            raise forms.ValidationError(_("Der erste Tag liegt nach dem letzten."), code="order")
+        if (data["date_to"] - data["date_from"]).days >= MAX_DAYS:
+            raise forms.ValidationError(
+                _("Bitte höchstens %(days)d Tage auf einmal."),
+                code="too_long",
+                params={"days": MAX_DAYS},
+            )
+        return data
+
+
+class ExportForm(KernForm):
+    tag = GermanDateField(label=_("Tag"), required=False)
+    region = forms.IntegerField(required=False, min_value=1)

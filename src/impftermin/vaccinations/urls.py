@@ -5,6 +5,8 @@ from impftermin.vaccinations import views
 app_name = "vaccinations"
 urlpatterns = [
     path("", views.centres, name="centres"),
+    path("statistik/", views.statistics, name="statistics"),
+    path("statistik/impfungen.csv", views.daily_export, name="daily_export"),
     path("<int:centre_id>/", views.desk_view, name="desk"),
     path("<int:centre_id>/einchecken/", views.check_in, name="check_in"),
     path("<int:centre_id>/impfung/", views.vaccinate, name="vaccinate"),

@@ -4,19 +4,30 @@ every look at names is audited."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from impftermin.audit.models import AuditAction, AuditSubject
 from impftermin.audit.services import audit_record
 from impftermin.centres.selectors import centres_of
+from impftermin.core.csv_export import csv_response
 from impftermin.core.errors import ServiceError
+from impftermin.regions.selectors import region_overview
 from impftermin.staff.decorators import staff_required
 from impftermin.vaccinations import selectors, services
-from impftermin.vaccinations.forms import DeskSearchForm, VaccinationForm
+from impftermin.vaccinations import statistics as stats
+from impftermin.vaccinations.forms import (
+    DeskSearchForm,
+    ExportForm,
+    StatisticsForm,
+    VaccinationForm,
+)
 
 desk = staff_required(permission=services.CHECK_IN)
 BATCH = "desk_batch_{}"  # the last batch number used at this centre, offered again
@@ -144,3 +155,93 @@ def second_appointment(request: HttpRequest, centre_id: int) -> HttpResponse:
     except ServiceError as error:
         messages.error(request, str(error.message))
     return _back(centre_id, appointment_id)
+
+
+# --- statistics and exports for operators (issue 7 item 5) -----------------------------------
+
+operators = staff_required(permission="vaccinations.view_vaccination")
+CHART_HEIGHT = 120
+
+
+def _chart(rows: list) -> dict:
+    """Vaccinations per day as bars of an inline SVG (the table below has the figures)."""
+    totals: dict = {}
+    for row in rows:
+        totals[row.day] = totals.get(row.day, 0) + row.vaccinated
+    days = sorted(totals)
+    top = max(totals.values(), default=0) or 1
+    width = 24
+    bars = [
+        {
+            "x": i * (width + 8),
+            "height": round(totals[day] / top * CHART_HEIGHT),
+            "y": CHART_HEIGHT - round(totals[day] / top * CHART_HEIGHT),
+            "day": day,
+            "count": totals[day],
+        }
+        for i, day in enumerate(days)
+    ]
+    return {
+        "bars": bars,
+        "width": max(len(days) * (width + 8), 1),
+        "bar": width,
+        "height": CHART_HEIGHT,
+    }
+
+
+@require_GET
+@operators
+def statistics(request: HttpRequest) -> HttpResponse:
+    regions = region_overview()
+    form = StatisticsForm(request.GET, regions=regions)
+    if not form.is_valid():
+        return render(request, "vaccinations/statistics.html", {"form": form}, status=400)
+    data = form.cleaned_data
+    rows = stats.day_rows(
+        date_from=data["date_from"], date_to=data["date_to"], region_id=data["region"]
+    )
+    if request.GET.get("format") == "csv":
+        return csv_response(
+            f"impfstatistik-{data['date_from']}-{data['date_to']}.csv",
+            STATISTICS_HEADER,
+            (
+                [
+                    r.day.isoformat(), r.centre, r.vaccine, r.offered, r.booked, r.checked_in,
+                    r.vaccinated, r.no_shows,
+                    "" if r.utilisation is None else f"{r.utilisation:.2f}",
+                    "" if r.waiting_days is None else r.waiting_days,
+                ]
+                for r in rows
+            ),
+        )  # fmt: skip
+    return render(
+        request,
+        "vaccinations/statistics.html",
+        {"form": form, "rows": rows, "chart": _chart(rows), "data": data},
+    )
+
+
+STATISTICS_HEADER = [
+    "date", "centre", "vaccine", "seats_offered", "booked", "checked_in", "vaccinated",
+    "no_shows", "utilisation", "waiting_days",
+]  # fmt: skip
+EXPORT_HEADER = ["date", "district", "vaccine", "dose", "age_group", "count"]
+
+
+@require_GET
+@operators
+def daily_export(request: HttpRequest) -> HttpResponse:
+    """The aggregated vaccinations of one day (yesterday unless asked), counts only."""
+    form = ExportForm(request.GET)
+    if not form.is_valid():
+        return render(request, "vaccinations/statistics.html", {"form": form}, status=400)
+    day = form.cleaned_data["tag"] or timezone.localdate() - dt.timedelta(days=1)
+    rows = stats.daily_export(day=day, region_id=form.cleaned_data["region"])
+    audit_record(
+        user=request.user,
+        action=AuditAction.EXPORT,
+        what=AuditSubject.APPOINTMENT_PAIR,
+        which="",
+        detail=f"daily vaccination counts {day.isoformat()}",
+    )
+    return csv_response(f"impfungen-{day.isoformat()}.csv", EXPORT_HEADER, rows)
