@@ -223,3 +223,20 @@ def test_mixed_storm_of_book_cancel_and_rebook_keeps_every_invariant(few_slots, 
     # the only refusals are honest ones (a pair changed meanwhile), never a crash
     assert set(flat) <= {"booked", "lost", "cancelled", "rebooked", "rebook-lost", "pair_not_live"}
     assert_invariants()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_R12_two_release_runs_at_once_release_each_slot_once(world):
+    """Issue 7: the daily release is safe to run twice at once (a scheduler's catch-up and
+    an operator's button): every slot in the window is released exactly once."""
+    world.region.release_days_ahead = 5
+    world.region.save()
+    slots = [
+        make_slot(world.centre, world.biontech, at(day, hour), released=False)
+        for day in range(1, 5)
+        for hour in (9, 11, 14)
+    ]
+    counts = run_concurrently(lambda _i: services.slots_release(region_id=world.region.pk), n=4)
+    assert sum(counts) == len(slots)
+    assert Slot.objects.filter(released=True).count() == len(slots)
+    assert services.slots_release(region_id=world.region.pk) == 0

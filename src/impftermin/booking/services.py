@@ -50,7 +50,7 @@ from impftermin.booking.selectors import (
     second_dose_slots,
     validate_party_size,
 )
-from impftermin.centres.models import CentreCapacity
+from impftermin.centres.models import Centre, CentreCapacity
 from impftermin.centres.selectors import centre_is_open_on, get_centre, get_vaccine
 from impftermin.core.errors import ServiceError
 from impftermin.core.validation import as_date, as_id
@@ -758,8 +758,14 @@ def slots_release(*, region_id: int | None = None, today: dt.date | None = None)
     released = 0
     for region in regions:
         horizon = day_start(today + dt.timedelta(days=region.release_days_ahead + 1))
+        # The centres as a list, not a join: a join makes Django filter through a subquery,
+        # which PostgreSQL does not re-check after waiting for a concurrent run, so two runs
+        # at once would both count (and release) the same slots.
+        centre_ids = list(
+            Centre.objects.filter(district__region=region).values_list("pk", flat=True)
+        )
         released += Slot.objects.filter(
-            centre__district__region=region,
+            centre_id__in=centre_ids,
             released=False,
             start__gt=timezone.now(),
             start__lt=horizon,
