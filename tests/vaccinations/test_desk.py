@@ -17,7 +17,7 @@ from django.urls import reverse
 from impftermin.audit.models import AuditEntry
 from impftermin.booking.models import Appointment, AppointmentStatus, Slot
 from impftermin.booking.services import pair_cancel
-from impftermin.codes.services import codes_book_by_phone
+from impftermin.codes.services import code_cancel, codes_book_by_phone
 from impftermin.core.errors import ServiceError
 from impftermin.core.identifiers import grouped
 from impftermin.registrations.services import registration_book
@@ -392,3 +392,52 @@ def test_the_record_keeps_only_an_age_group(pool, slots, nurse):
             user=nurse, centre_id=pool.centre.pk, appointment_id=appointment.pk, batch_number="EX9"
         )
     assert given.age_group == "60+"
+
+
+def test_a_pair_under_way_cannot_be_cancelled_to_book_a_second_first_dose(world, slots, nurse):
+    codes, pair = _codes_pair(world, slots)
+    with _on(slots["first"]):
+        person_check_in(user=nurse, centre_id=world.centre.pk, appointment_id=_first(pair).pk)
+        with pytest.raises(ServiceError) as refused:
+            code_cancel(code=codes[0])
+    assert refused.value.code == "pair_in_progress"
+
+
+def test_the_second_dose_is_not_given_before_the_interval(world, slots, nurse):
+    _codes, pair = _codes_pair(world, slots)
+    early = make_slot(world.centre, world.biontech, at(10, 9), capacity=2, released=False)
+    with _on(slots["first"]):
+        person_check_in(user=nurse, centre_id=world.centre.pk, appointment_id=_first(pair).pk)
+        vaccination_record(
+            user=nurse,
+            centre_id=world.centre.pk,
+            appointment_id=_first(pair).pk,
+            batch_number="EX1",
+        )
+    second = pair.appointments.get(dose=2)
+    Appointment.objects.filter(pk=second.pk).update(slot=early)  # e.g. moved by hand
+    with _on(early), pytest.raises(ServiceError) as refused:
+        person_check_in(user=nurse, centre_id=world.centre.pk, appointment_id=second.pk)
+        vaccination_record(
+            user=nurse, centre_id=world.centre.pk, appointment_id=second.pk, batch_number="EX2"
+        )
+    assert refused.value.code == "too_early"
+    assert Vaccination.objects.count() == 1
+
+
+def test_every_pair_on_the_day_list_is_audited(world, slots, nurse, staff_client):
+    _codes, pair = _codes_pair(world, slots)
+    with _on(slots["first"]):
+        staff_client(nurse).get(_desk(world))
+    entry = AuditEntry.objects.get(user=nurse, action="view")
+    assert entry.which == str(pair.pk) and entry.what == "appointment_pair"
+
+
+@pytest.mark.parametrize("value", ["²", "\N{ARABIC-INDIC DIGIT ONE}", "9" * 40, " 1"])
+def test_odd_numbers_never_fail(world, slots, nurse, staff_client, value):
+    client = staff_client(nurse)
+    for name in ("check_in", "vaccinate", "second_appointment"):
+        response = client.post(
+            reverse(f"vaccinations:{name}", args=[world.centre.pk]), {"appointment": value}
+        )
+        assert response.status_code == 302

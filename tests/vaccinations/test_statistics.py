@@ -108,6 +108,8 @@ def test_item5_a_centre_named_like_a_formula_is_exported_as_text(vaccinated, poo
         {"date_from": "10.01.2021", "date_to": "01.01.2021"},
         {"date_from": "01.01.2021", "date_to": "01.01.2022"},
         {"region": "abc"},
+        {"date_to": "01.01.0001"},
+        {"date_from": "31.12.9999", "date_to": "31.12.9999"},
     ],
 )
 def test_bad_input_is_refused_with_a_message(pool, staff_client, query):
@@ -116,6 +118,7 @@ def test_bad_input_is_refused_with_a_message(pool, staff_client, query):
     assert response.status_code == 400
     assert 'id="error-summary"' in response.content.decode()
     assert client.get(EXPORT, {"tag": "gestern"}).status_code == 400
+    assert client.get(EXPORT, {"tag": "31.12.9999"}).status_code == 400
 
 
 def test_only_operators_read_the_statistics(pool, staff_client):

@@ -40,6 +40,32 @@ def _text(value: object, *, limit: int, code: str, field: str) -> str:
 
 
 @transaction.atomic
+def audit_records(
+    *, user: Any, action: str, what: str, whiches: list[int], why: str = "", detail: str = ""
+) -> int:
+    """One entry per record shown at once (e.g. the day's list at a centre), written in one
+    statement, so that "who saw record X?" has an answer for each of them."""
+    first = audit_record(
+        user=user,
+        action=action,
+        what=what,
+        which=whiches[0] if whiches else "",
+        why=why,
+        detail=detail,
+    )  # checks everything once
+    AuditEntry.objects.bulk_create(
+        [
+            AuditEntry(
+                user=user, username=first.username, action=first.action, what=first.what,
+                which=str(which), why=first.why, detail=first.detail,
+            )
+            for which in whiches[1:]
+        ]
+    )  # fmt: skip
+    return max(len(whiches), 1)
+
+
+@transaction.atomic
 def audit_record(
     *,
     user: Any,

@@ -537,7 +537,9 @@ def pairs_book_adjacent(
 
 @transaction.atomic
 def pair_cancel(*, pair_id: int, holder: str) -> AppointmentPair:
-    """Cancel a pair; its seats are free for others at once."""
+    """Cancel a pair; its seats are free for others at once. (The channels refuse it once
+    the first dose is under way, `selectors.in_progress_refusal`; the dose record at the
+    centre still never gives a second "first" dose.)"""
     pair = _lock_live_pair(pair_id, holder)
     now = timezone.now()
     freed = list(pair.appointments.filter(status=AppointmentStatus.BOOKED, slot__start__gt=now))
@@ -1186,7 +1188,9 @@ def appointment_vaccinated(*, appointment_id: object, centre_id: int) -> Appoint
         raise ServiceError(
             "already_vaccinated", _("Diese Impfung ist schon erfasst."), field="appointment"
         )
-    if appointment.status != AppointmentStatus.CHECKED_IN:
+    if appointment.status != AppointmentStatus.CHECKED_IN or appointment.pair.status != (
+        PairStatus.BOOKED
+    ):
         raise ServiceError(
             "not_checked_in",
             _("Bitte checken Sie die Person zuerst ein."),

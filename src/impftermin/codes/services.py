@@ -23,6 +23,7 @@ from impftermin.booking.selectors import (
     MAX_PARTY_SIZE,
     any_live_pair,
     get_district,
+    in_progress_refusal,
     live_pair_for,
 )
 from impftermin.booking.services import (
@@ -623,7 +624,12 @@ def code_cancel(*, code: str) -> AppointmentPair:
     confirmation by e-mail (written in the same transaction)."""
     code_set = code_set_for(code)
     with transaction.atomic():
-        pair = pair_cancel(pair_id=_live_pair_of(code_set).pk, holder=code_set.holder)
+        live = _live_pair_of(code_set)
+        # After the first dose the second is changed at the centre (as for registrations).
+        refusal = in_progress_refusal(list(live.appointments.all()))
+        if refusal is not None:
+            raise refusal
+        pair = pair_cancel(pair_id=live.pk, holder=code_set.holder)
         if code_set.email:  # R1: none without an address
             send_cancellation(code_set, pair)
         make_standby_offers.enqueue()  # R8: the freed seats go to the standby list
@@ -657,18 +663,19 @@ def booking_party(*, code_sets: list[CodeSet]) -> Vaccine | None:
     return code_sets[0].vaccine
 
 
-def code_pair_released(*, pair: AppointmentPair) -> None:
-    """A pair of a booking code was given up after a missed first appointment (issue 7): in
-    the release's transaction, tell the person by e-mail when they gave one (R1), and offer
-    the freed seats to the standby list (R8). Pairs of other holders are not ours."""
-    code_set = CodeSet.objects.filter(pk=_code_set_pk(pair.holder)).first()
+@transaction.atomic
+def code_no_show_release(*, pair_id: int, holder: str) -> bool:
+    """A booking code's pair is given up after a missed first appointment (issue 7): the
+    pair is cancelled, the person told by e-mail when they gave one (R1), and the freed
+    seats offered to the standby list (R8). False: the holder is not a code set."""
+    prefix, _sep, pk = holder.partition(":")
+    code_set = (
+        CodeSet.objects.filter(pk=int(pk)).first() if prefix == "codes" and pk.isdigit() else None
+    )
     if code_set is None:
-        return
+        return False
+    pair = pair_cancel(pair_id=pair_id, holder=holder)
     if code_set.email:
         send_cancellation(code_set, pair)
     make_standby_offers.enqueue()
-
-
-def _code_set_pk(holder: str) -> int:
-    prefix, _sep, pk = holder.partition(":")
-    return int(pk) if prefix == "codes" and pk.isdigit() else 0
+    return True

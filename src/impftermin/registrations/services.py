@@ -951,19 +951,19 @@ def registration_short_notice(*, registration_id: int) -> AppointmentPair:
     )
 
 
-def registration_pair_released(*, pair: AppointmentPair) -> None:
-    """A registration's pair was given up after a missed first appointment (issue 7): in the
-    release's transaction, the registration goes back into the pool (it will be assigned
-    anew; without e-mail the new letter says so) and, with an e-mail, the person is told."""
-    if not pair.holder.startswith("reg:"):
-        return
-    registration = (
-        Registration.objects.select_for_update()
-        .filter(pk=Registration.pk_of_holder(pair.holder), status=RegistrationStatus.ASSIGNED)
-        .first()
-    )
-    if registration is None:
-        return
+@transaction.atomic
+def registration_no_show_release(*, pair_id: int, holder: str) -> bool:
+    """A registration's pair is given up after a missed first appointment (issue 7): locked
+    as every change of a registration is (registration, partner, then the pair), the pair is
+    cancelled, a couple dissolved (the partner keeps their pair), the registration goes back
+    into the pool (it will be assigned anew; without e-mail the new letter says so) and,
+    with an e-mail, the person is told. False: the holder is not a registration."""
+    if not holder.startswith("reg:"):
+        return False
+    registration, partner = _locked_couple(Registration.pk_of_holder(holder))
+    pair = pair_cancel(pair_id=pair_id, holder=holder)
+    if partner is not None:
+        _uncouple(registration, partner)
     registration.status = RegistrationStatus.WAITING
     registration.save(update_fields=["status"])
     if registration.email:
@@ -973,3 +973,4 @@ def registration_pair_released(*, pair: AppointmentPair) -> None:
             pair=pair,
             again=(POOL_AGAIN, _manage(registration)[1]),
         )
+    return True

@@ -69,6 +69,16 @@ class VaccinationForm(KernForm):
     )
 
 
+YEARS = range(2000, 2101)
+OUT_OF_RANGE = _("Bitte ein Datum zwischen 2000 und 2100.")
+
+
+def _in_range(day: dt.date | None) -> dt.date | None:
+    if day is not None and day.year not in YEARS:
+        raise forms.ValidationError(OUT_OF_RANGE, code="out_of_range")
+    return day
+
+
 class StatisticsForm(KernForm):
     date_from = GermanDateField(label=_("Von"), required=False)
     date_to = GermanDateField(label=_("Bis"), required=False)
@@ -79,6 +89,12 @@ class StatisticsForm(KernForm):
     def __init__(self, *args, regions=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["region"].choices = [("", _("Alle")), *((r.pk, r.name) for r in regions)]
+
+    def clean_date_from(self):
+        return _in_range(self.cleaned_data.get("date_from"))
+
+    def clean_date_to(self):
+        return _in_range(self.cleaned_data.get("date_to"))
 
     def clean(self):
         from impftermin.vaccinations.statistics import MAX_DAYS
@@ -100,4 +116,7 @@ class StatisticsForm(KernForm):
 
 class ExportForm(KernForm):
     tag = GermanDateField(label=_("Tag"), required=False)
-    region = forms.IntegerField(required=False, min_value=1)
+    region = forms.IntegerField(required=False, min_value=1, max_value=2**31 - 1)
+
+    def clean_tag(self):
+        return _in_range(self.cleaned_data.get("tag"))

@@ -26,6 +26,7 @@ from impftermin.vaccinations.models import Vaccination
 @dataclass
 class DeskRow:
     appointment_id: int
+    pair_id: int
     start: dt.datetime
     status: str
     status_label: str
@@ -58,6 +59,7 @@ def _rows(appointments: list[Appointment]) -> list[DeskRow]:
         rows.append(
             DeskRow(
                 appointment_id=a.pk,
+                pair_id=a.pair_id,
                 start=a.slot.start,
                 status=a.status,
                 status_label=a.get_status_display(),

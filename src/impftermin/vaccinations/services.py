@@ -25,10 +25,10 @@ from impftermin.booking.services import (
 )
 from impftermin.centres.models import Centre
 from impftermin.centres.selectors import works_at
-from impftermin.codes.services import code_pair_released
+from impftermin.codes.services import code_no_show_release
 from impftermin.core.errors import ServiceError
 from impftermin.registrations.selectors import people_for_holders
-from impftermin.registrations.services import registration_pair_released
+from impftermin.registrations.services import registration_no_show_release
 from impftermin.vaccinations.models import AgeGroup, Vaccination
 
 CHECK_IN = "vaccinations.check_in"
@@ -100,7 +100,21 @@ def vaccination_record(
     batch = normalise_batch_number(batch_number)
     appointment = appointment_vaccinated(appointment_id=appointment_id, centre_id=centre.pk)
     pair = appointment.pair
-    had_first = Vaccination.objects.filter(holder=pair.holder, dose=1).exists()
+    first_dose = Vaccination.objects.filter(holder=pair.holder, dose=1).first()
+    had_first = first_dose is not None
+    earliest = (
+        timezone.localdate(first_dose.vaccinated_at)
+        + dt.timedelta(days=pair.vaccine.min_interval_days)
+        if had_first
+        else None
+    )
+    if earliest is not None and timezone.localdate() < earliest:
+        raise ServiceError(
+            "too_early",
+            _("Die zweite Impfung ist frühestens ab %(day)s möglich."),
+            field="appointment",
+            day=earliest.strftime("%d.%m.%Y"),
+        )
     person = people_for_holders([pair.holder]).get(pair.holder)
     birth_date = person.birth_date if person else None
     if had_first and pair.vaccine.doses == 1:
@@ -159,8 +173,10 @@ def second_appointment_book(
 @transaction.atomic
 def no_show_release(*, pair_id: int, holder: str) -> None:
     """Whoever missed their first appointment gives up the rest after the grace period: the
-    pair is cancelled (its future seats free at once) and the person is told, in one
-    transaction, by the part of the service that knows them (codes or registrations)."""
-    pair = pair_cancel(pair_id=pair_id, holder=holder)
-    code_pair_released(pair=pair)
-    registration_pair_released(pair=pair)
+    part of the service that knows the person (registrations, codes) cancels the pair in
+    its own lock order and tells them, in one transaction."""
+    if registration_no_show_release(pair_id=pair_id, holder=holder):
+        return
+    if code_no_show_release(pair_id=pair_id, holder=holder):
+        return
+    pair_cancel(pair_id=pair_id, holder=holder)  # a holder of another channel

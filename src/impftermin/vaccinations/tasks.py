@@ -3,6 +3,7 @@ missed first appointment gives up the rest of its pair after the region's grace 
 
 from __future__ import annotations
 
+from django.db import DatabaseError
 from django.utils import timezone
 from django_tasks import task
 
@@ -27,7 +28,8 @@ def end_of_day() -> int:
         for pair_id, holder in due:
             try:
                 no_show_release(pair_id=pair_id, holder=holder)
-            except ServiceError:
-                continue  # cancelled meanwhile by the person or the call center
+            except (ServiceError, DatabaseError):
+                # Cancelled meanwhile, or busy (a lock timeout): the next run sees it again.
+                continue
             released += 1
     return released

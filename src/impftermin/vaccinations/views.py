@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from impftermin.audit.models import AuditAction, AuditSubject
-from impftermin.audit.services import audit_record
+from impftermin.audit.services import audit_record, audit_records
 from impftermin.centres.selectors import centres_of
 from impftermin.core.csv_export import csv_response
 from impftermin.core.errors import ServiceError
@@ -64,21 +64,21 @@ def desk_view(request: HttpRequest, centre_id: int) -> HttpResponse:
             last_name=data["last_name"].strip(),
             birth_date=data["birth_date"],
         )
-        kind = search.kind()
-        audit_record(
+        # One entry per pair found (none found: one entry saying so).
+        audit_records(
             user=request.user,
             action=AuditAction.LOOKUP,
-            what=AuditSubject.BOOKING_CODE if kind == "code" else AuditSubject.REGISTRATION,
-            which="",
+            what=AuditSubject.APPOINTMENT_PAIR,
+            whiches=[row.pair_id for row in found],
             why="Impfzentrum",
-            detail=f"desk search by {kind} at centre {centre.pk}: {len(found)} found",
+            detail=f"desk search by {search.kind()} at centre {centre.pk}",
         )
     rows = selectors.day_list(centre=centre)
-    audit_record(
+    audit_records(
         user=request.user,
         action=AuditAction.VIEW,
         what=AuditSubject.APPOINTMENT_PAIR,
-        which="",
+        whiches=[row.pair_id for row in rows],
         why="Impfzentrum",
         detail=f"day list of centre {centre.pk}",
     )
@@ -100,6 +100,11 @@ def desk_view(request: HttpRequest, centre_id: int) -> HttpResponse:
     )
 
 
+def _appointment_id(text: str) -> int | None:
+    """A plain ASCII number, or None (which the services refuse clearly)."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 12 else None
+
+
 def _back(centre_id: int, appointment_id: object = None) -> HttpResponse:
     url = reverse("vaccinations:desk", kwargs={"centre_id": centre_id})
     return redirect(f"{url}#termin-{appointment_id}" if appointment_id else url)
@@ -108,12 +113,10 @@ def _back(centre_id: int, appointment_id: object = None) -> HttpResponse:
 @require_POST
 @desk
 def check_in(request: HttpRequest, centre_id: int) -> HttpResponse:
-    appointment_id = request.POST.get("appointment", "")
+    appointment_id = _appointment_id(request.POST.get("appointment", ""))
     try:
         services.person_check_in(
-            user=request.user,
-            centre_id=centre_id,
-            appointment_id=int(appointment_id) if appointment_id.isdigit() else appointment_id,
+            user=request.user, centre_id=centre_id, appointment_id=appointment_id or ""
         )
     except ServiceError as error:
         messages.error(request, str(error.message))
@@ -126,7 +129,7 @@ def vaccinate(request: HttpRequest, centre_id: int) -> HttpResponse:
     form = VaccinationForm(request.POST)
     if not form.is_valid():
         messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
-        return _back(centre_id, request.POST.get("appointment"))
+        return _back(centre_id, _appointment_id(request.POST.get("appointment", "")))
     try:
         vaccination = services.vaccination_record(
             user=request.user,
@@ -144,12 +147,12 @@ def vaccinate(request: HttpRequest, centre_id: int) -> HttpResponse:
 @require_POST
 @desk
 def second_appointment(request: HttpRequest, centre_id: int) -> HttpResponse:
-    appointment_id = request.POST.get("appointment", "")
+    appointment_id = _appointment_id(request.POST.get("appointment", ""))
     try:
         services.second_appointment_book(
             user=request.user,
             centre_id=centre_id,
-            appointment_id=int(appointment_id) if appointment_id.isdigit() else None,
+            appointment_id=appointment_id,
             second_slot_id=request.POST.get("second_slot", ""),
         )
     except ServiceError as error:
