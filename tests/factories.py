@@ -148,3 +148,16 @@ def make_world() -> World:
             )
         CentreCapacity.objects.create(centre=c, vaccine=biontech, slot_minutes=5, seats_per_slot=3)
     return World(region, district, centre, biontech, janssen, other_district, other_centre)
+
+
+def make_delivery(region: Region, vaccine: Vaccine, doses: int, districts=None):
+    """Doses of a vaccine for the region, split to its districts (or only `districts`)."""
+    from impftermin.vaccines.services import delivery_record
+
+    return delivery_record(
+        region_id=region.pk,
+        vaccine_id=vaccine.pk,
+        doses=doses,
+        delivered_on=timezone.localdate(),
+        district_ids=[d.pk for d in districts] if districts else None,
+    )

@@ -17,7 +17,7 @@ from impftermin.booking.models import (
 from impftermin.booking.selectors import free_pair_options
 from impftermin.core.errors import ServiceError
 from tests.booking.helpers import book, snapshot
-from tests.factories import at, make_district, make_region, make_slot
+from tests.factories import at, make_delivery, make_district, make_region, make_slot
 
 
 @pytest.fixture
@@ -517,6 +517,7 @@ def test_bad_input_generate_slots_for_unknown_centre(db):
 def test_R12_rolling_release_opens_the_window_and_is_idempotent(world):
     world.region.release_days_ahead = 3
     world.region.save()
+    make_delivery(world.region, world.biontech, 10_000)
     inside = make_slot(world.centre, world.biontech, at(3, 19), released=False)
     outside = make_slot(world.centre, world.biontech, at(4, 8), released=False)
     past = make_slot(world.centre, world.biontech, at(-1), released=False)
@@ -524,6 +525,30 @@ def test_R12_rolling_release_opens_the_window_and_is_idempotent(world):
     assert services.slots_release(region_id=world.region.pk) == 0
     refresh(inside, outside, past)
     assert (inside.released, outside.released, past.released) == (True, False, False)
+
+
+def test_R9_release_stays_within_the_districts_allocation(world):
+    """Issue 7: first-dose seats bookable in a district never exceed its allocated doses;
+    for a two-dose vaccine each first dose holds its second back."""
+    slots = [make_slot(world.centre, world.biontech, at(1, h), released=False) for h in (9, 10, 11)]
+    elsewhere = make_slot(world.other_centre, world.biontech, at(1, 9), released=False)
+    assert services.slots_release(region_id=world.region.pk) == 0  # no doses, no seats
+    make_delivery(world.region, world.biontech, 10, districts=[world.district])
+    # 10 doses: 5 first doses; slots of 2 seats in time order while they fit: 2 slots.
+    assert services.slots_release(region_id=world.region.pk) == 2
+    refresh(*slots, elsewhere)
+    assert [s.released for s in slots] == [True, True, False]
+    assert not elsewhere.released  # the other district got nothing
+    make_delivery(world.region, world.biontech, 4, districts=[world.district])
+    assert services.slots_release(region_id=world.region.pk) == 1  # 7 first doses: 6 seats
+    assert services.slots_release(region_id=world.region.pk) == 0
+
+
+def test_R9_the_cap_can_be_switched_off_per_region(world):
+    world.region.cap_by_allocation = False
+    world.region.save()
+    make_slot(world.centre, world.biontech, at(1), released=False)
+    assert services.slots_release(region_id=world.region.pk) == 1
 
 
 @pytest.mark.parametrize("capacity", [0, -1, "3"], ids=["zero", "negative", "not-a-number"])

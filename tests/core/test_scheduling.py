@@ -11,7 +11,7 @@ from django_tasks_db.models import DBTaskResult
 from impftermin.booking.models import Slot
 from impftermin.core.models import ScheduledRun
 from impftermin.core.scheduling import SCHEDULE, DailyJob, IntervalJob, scheduled_jobs_enqueue
-from tests.factories import at, make_slot
+from tests.factories import at, make_delivery, make_slot
 
 # The release and what it needs (other daily jobs have their own times and tests).
 DAILY = [
@@ -62,6 +62,7 @@ def test_R8_standby_offers_are_enqueued_once_per_ten_minutes():
 def test_R12_worker_runs_the_enqueued_release(world):
     world.region.release_days_ahead = 7
     world.region.save()
+    make_delivery(world.region, world.biontech, 10_000_000)  # the cap (R9) never binds here
     slot = make_slot(world.centre, world.biontech, at(3), released=False)
     late = make_slot(world.centre, world.biontech, at(20), released=False)
     scheduled_jobs_enqueue(now=local(timezone.localdate(), 12))

@@ -18,7 +18,8 @@ from impftermin.registrations.services import registration_book
 from impftermin.staff import roles
 from impftermin.staff.services import roles_setup
 from impftermin.vaccinations.services import person_check_in, vaccination_record
-from tests.factories import at, make_slot
+from impftermin.vaccinations.statistics import district_doses
+from tests.factories import at, make_delivery, make_slot
 from tests.registrations.helpers import register
 
 pytestmark = pytest.mark.django_db
@@ -133,3 +134,16 @@ def test_an_empty_period_says_so(pool, staff_client):
     old = (dt.date(2021, 1, 1)).strftime("%d.%m.%Y")
     page = client.get(STATISTICS, {"date_from": old, "date_to": old}).content.decode()
     assert "keine Termine" in page
+
+
+def test_item2_doses_per_district_allocated_booked_administered_left(
+    vaccinated, pool, staff_client
+):
+    make_delivery(pool.region, pool.biontech, 100, districts=[pool.district])
+    rows = {(r.district, r.vaccine): r for r in district_doses(region_id=pool.region.pk)}
+    row = rows[(pool.district.name, pool.biontech.name)]
+    # Erika: first dose given, second appointment booked.
+    assert (row.allocated, row.booked, row.administered, row.left) == (100, 1, 1, 98)
+    client = staff_client(_member("betrieb", roles.OPERATOR))
+    page = client.get(STATISTICS).content.decode()
+    assert "Impfdosen je Kreis" in page and ">98<" in page

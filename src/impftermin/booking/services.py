@@ -26,11 +26,12 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, F, IntegerField, Q, Value, When
+from django.db.models import Case, F, IntegerField, Q, Sum, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from impftermin.booking.models import (
+    SEAT_HOLDING_STATUSES,
     Appointment,
     AppointmentPair,
     AppointmentStatus,
@@ -55,7 +56,9 @@ from impftermin.centres.selectors import centre_is_open_on, get_centre, get_vacc
 from impftermin.core.errors import ServiceError
 from impftermin.core.validation import as_date, as_id
 from impftermin.regions.models import Region
+from impftermin.regions.selectors import lock_district
 from impftermin.vaccines.models import Vaccine
+from impftermin.vaccines.selectors import first_doses_allowed
 
 MAX_SECOND_DOSE_TRIES = 5  # other second-dose slots tried when the chosen one was taken
 ALTERNATIVES_DAYS = 14
@@ -748,8 +751,11 @@ def slot_create(
 
 @transaction.atomic
 def slots_release(*, region_id: int | None = None, today: dt.date | None = None) -> int:
-    """Rolling release (R12): make every future slot bookable that lies within the
-    region's window (today and the next `release_days_ahead` days). Idempotent."""
+    """Rolling release (R12): make the future slots within the region's window (today and
+    the next `release_days_ahead` days) bookable. With `cap_by_allocation` (R9, issue 7) no
+    more first-dose seats per district and vaccine than its allocated doses allow: slots
+    in time order while they fit; the rest stay for second doses and later deliveries.
+    Idempotent, and safe to run twice at once (per district under its row lock)."""
     today = local_today() if today is None else as_date(today, field="today")
     regions = Region.objects.all()
     if region_id is not None:
@@ -758,6 +764,7 @@ def slots_release(*, region_id: int | None = None, today: dt.date | None = None)
         if not regions.exists():
             raise ServiceError("unknown_region", UNKNOWN_REGION, field="region")
     released = 0
+    now = timezone.now()
     for region in regions:
         horizon = day_start(today + dt.timedelta(days=region.release_days_ahead + 1))
         # The centres as a list, not a join: a join makes Django filter through a subquery,
@@ -766,13 +773,46 @@ def slots_release(*, region_id: int | None = None, today: dt.date | None = None)
         centre_ids = list(
             Centre.objects.filter(district__region=region).values_list("pk", flat=True)
         )
-        released += Slot.objects.filter(
-            centre_id__in=centre_ids,
-            released=False,
-            start__gt=timezone.now(),
-            start__lt=horizon,
-        ).update(released=True)
+        due = Slot.objects.filter(
+            centre_id__in=centre_ids, released=False, start__gt=now, start__lt=horizon
+        )
+        if not region.cap_by_allocation:
+            released += due.update(released=True)
+            continue
+        groups = due.values_list("centre__district_id", "vaccine_id").distinct()
+        for district_id, vaccine_id in sorted(set(groups)):
+            released += _release_within_allocation(district_id, vaccine_id, due, now)
     return released
+
+
+@transaction.atomic
+def _release_within_allocation(district_id: int, vaccine_id: int, due, now: dt.datetime) -> int:
+    """Release the district's due slots of one vaccine while the first-dose seats stay
+    within its allocation: given or booked first doses in the past, plus every released
+    future seat, plus these. Under the district's row lock (one release at a time)."""
+    lock_district(district_id=district_id)
+    vaccine = get_vaccine(vaccine_id)
+    here = Q(centre__district_id=district_id, vaccine_id=vaccine_id)
+    past_first_doses = Appointment.objects.filter(
+        Q(slot__centre__district_id=district_id, slot__vaccine_id=vaccine_id),
+        dose=1,
+        slot__start__lte=now,
+        status__in=SEAT_HOLDING_STATUSES,
+    ).count()
+    open_seats = (
+        Slot.objects.filter(here, released=True, start__gt=now).aggregate(n=Sum("capacity"))["n"]
+        or 0
+    )
+    room = first_doses_allowed(district_id=district_id, vaccine=vaccine) - (
+        past_first_doses + open_seats
+    )
+    chosen = []
+    for pk, capacity in due.filter(here).order_by("start", "pk").values_list("pk", "capacity"):
+        if capacity > room:
+            break  # in time order: a later slot does not jump an earlier one
+        chosen.append(pk)
+        room -= capacity
+    return Slot.objects.filter(pk__in=chosen, released=False).update(released=True)
 
 
 # --- assignment (the Hessen way, R16) --------------------------------------------------------

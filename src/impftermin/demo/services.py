@@ -37,7 +37,8 @@ from impftermin.information.services import information_seed_load
 from impftermin.regions.models import District, Postcode, Region
 from impftermin.staff import roles
 from impftermin.staff import services as staff_services
-from impftermin.vaccines.models import Vaccine
+from impftermin.vaccines import services as vaccine_services
+from impftermin.vaccines.models import Delivery, Vaccine
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 REGION_FILES = ("westfalen-lippe.json", "hessen.json")
@@ -308,6 +309,34 @@ def _load_information(region: Region, directory: Path, result: DemoLoadResult) -
         result.created["information"] = result.created.get("information", 0) + created
 
 
+# Doses delivered once per region and vaccine in the demo: enough for a fifth of the
+# population, split to the districts by population, so that the release's cap (R9) shows.
+DEMO_DELIVERY_SHARE = 5
+
+
+def _load_deliveries(regions: list[Region], result: DemoLoadResult) -> None:
+    """One delivery per region and vaccine its centres offer, if it has none yet."""
+    for region in regions:
+        offered = set(
+            CentreCapacity.objects.filter(centre__district__region=region).values_list(
+                "vaccine_id", flat=True
+            )
+        )
+        population = sum(
+            District.objects.filter(region=region).values_list("population", flat=True)
+        )
+        for vaccine_id in sorted(offered):
+            if Delivery.objects.filter(region=region, vaccine_id=vaccine_id).exists():
+                continue
+            vaccine_services.delivery_record(
+                region_id=region.pk,
+                vaccine_id=vaccine_id,
+                doses=max(population // DEMO_DELIVERY_SHARE, 1),
+                delivered_on=timezone.localdate(),
+            )
+            result.count("delivery", created=True)
+
+
 def _top_up_slots(regions: list[Region], weeks: int, result: DemoLoadResult) -> None:
     """Slots from today for `weeks` weeks (only days not generated yet), then the release."""
     region_ids = [region.pk for region in regions]
@@ -374,6 +403,7 @@ def demo_data_load(
             path=str(directory),
             error=f"missing {exc}",
         ) from None
+    _load_deliveries(regions, result)
     if with_slots:
         _top_up_slots(regions, weeks, result)
     _load_staff(result)

@@ -28,6 +28,7 @@ class RegionAdmin(admin.ModelAdmin):
                     "short_notice_days",
                     "release_days_ahead",
                     "no_show_grace_days",
+                    "cap_by_allocation",
                 ]
             },
         ),

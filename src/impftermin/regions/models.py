@@ -64,6 +64,11 @@ class Region(models.Model):
     release_days_ahead = models.PositiveSmallIntegerField(
         _("Termine buchbar bis (Tage im Voraus)"), default=28
     )
+    # Issue 7 (R9): the release makes no more first-dose seats bookable in a district than
+    # its allocated doses allow (second doses held back).
+    cap_by_allocation = models.BooleanField(
+        _("Buchbare Termine auf die zugeteilten Impfdosen begrenzen"), default=True
+    )
     # Issue 7: whoever missed the first appointment loses the second after this many days
     # (the seat goes to others) and is told.
     no_show_grace_days = models.PositiveSmallIntegerField(

@@ -16,6 +16,7 @@ from django.utils import timezone
 from impftermin.booking.models import Appointment, AppointmentStatus, Slot
 from impftermin.booking.selectors import day_start
 from impftermin.vaccinations.models import Vaccination
+from impftermin.vaccines.models import DistrictAllocation
 
 MAX_DAYS = 92
 
@@ -119,3 +120,46 @@ def daily_export(*, day: dt.date, region_id: int | None = None) -> list[tuple]:
         )
         for g in grouped
     ]
+
+
+@dataclass
+class DistrictDoses:
+    district: str
+    vaccine: str
+    allocated: int = 0
+    booked: int = 0  # appointments holding a seat, not yet given
+    administered: int = 0
+
+    @property
+    def left(self) -> int:
+        return self.allocated - self.booked - self.administered
+
+
+def district_doses(*, region_id: int | None = None) -> list[DistrictDoses]:
+    """Issue 7 item 2: per district and vaccine the doses allocated, booked (not yet given),
+    administered and left. Three grouped queries."""
+    allocations = DistrictAllocation.objects.all()
+    appointments = Appointment.objects.filter(
+        status__in=[AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN]
+    )
+    vaccinations = Vaccination.objects.all()
+    if region_id is not None:
+        allocations = allocations.filter(district__region_id=region_id)
+        appointments = appointments.filter(slot__centre__district__region_id=region_id)
+        vaccinations = vaccinations.filter(centre__district__region_id=region_id)
+    rows: dict[tuple, DistrictDoses] = {}
+
+    def row(district, vaccine) -> DistrictDoses:
+        return rows.setdefault((district, vaccine), DistrictDoses(district, vaccine))
+
+    for r in allocations.values("district__name", "delivery__vaccine__name").annotate(
+        n=Sum("doses")
+    ):
+        row(r["district__name"], r["delivery__vaccine__name"]).allocated = r["n"]
+    for r in appointments.values("slot__centre__district__name", "slot__vaccine__name").annotate(
+        n=Count("pk")
+    ):
+        row(r["slot__centre__district__name"], r["slot__vaccine__name"]).booked = r["n"]
+    for r in vaccinations.values("centre__district__name", "vaccine__name").annotate(n=Count("pk")):
+        row(r["centre__district__name"], r["vaccine__name"]).administered = r["n"]
+    return [rows[key] for key in sorted(rows)]

@@ -220,7 +220,13 @@ def statistics(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "vaccinations/statistics.html",
-        {"form": form, "rows": rows, "chart": _chart(rows), "data": data},
+        {
+            "form": form,
+            "rows": rows,
+            "chart": _chart(rows),
+            "data": data,
+            "doses": stats.district_doses(region_id=data["region"]),
+        },
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -13,7 +14,7 @@ from django.utils.translation import ngettext_lazy
 from impftermin.centres.selectors import vaccines_offered
 from impftermin.core.errors import ServiceError
 from impftermin.regions.models import District
-from impftermin.vaccines.models import Vaccine
+from impftermin.vaccines.models import DistrictAllocation, Vaccine
 
 OLDEST_AGE = 130
 
@@ -84,3 +85,17 @@ def vaccine_eligibility(
         else:
             result.vaccines.append(vaccine)
     return result
+
+
+def doses_allocated(*, district_id: int, vaccine_id: int) -> int:
+    """All doses of this vaccine allocated to the district so far (R9)."""
+    total = DistrictAllocation.objects.filter(
+        district_id=district_id, delivery__vaccine_id=vaccine_id
+    ).aggregate(doses=Sum("doses"))["doses"]
+    return total or 0
+
+
+def first_doses_allowed(*, district_id: int, vaccine: Vaccine) -> int:
+    """How many people may get a first dose from the district's allocation: for a
+    two-dose vaccine every first dose holds its second back (issue 7)."""
+    return doses_allocated(district_id=district_id, vaccine_id=vaccine.pk) // max(vaccine.doses, 1)
