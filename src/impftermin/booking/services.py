@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, F, IntegerField, Q, Sum, Value, When
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -51,7 +52,7 @@ from impftermin.booking.selectors import (
     second_dose_slots,
     validate_party_size,
 )
-from impftermin.centres.models import Centre, CentreCapacity
+from impftermin.centres.models import Centre, CentreCapacity, CentreClosure
 from impftermin.centres.selectors import centre_is_open_on, get_centre, get_vaccine
 from impftermin.core.errors import ServiceError
 from impftermin.core.validation import as_date, as_id
@@ -662,12 +663,15 @@ def slots_generate(
     for hours in centre.opening_hours.all():
         hours_by_weekday.setdefault(hours.weekday, []).append((hours.opens, hours.closes))
     bundesland = centre.district.region.bundesland
+    closed = set(centre.closures.values_list("day", flat=True))  # issue 7: single days
     planned = plan_slots(
         date_from=date_from,
         date_to=date_to,
         hours_by_weekday=hours_by_weekday,
         capacities=list(capacities.values_list("vaccine_id", "slot_minutes", "seats_per_slot")),
-        is_open=lambda day: centre_is_open_on(centre=centre, bundesland=bundesland, day=day),
+        is_open=lambda day: (
+            day not in closed and centre_is_open_on(centre=centre, bundesland=bundesland, day=day)
+        ),
     )
     now = timezone.now()
     slots = [
@@ -1292,3 +1296,106 @@ def appointments_no_show_mark(*, before: dt.date) -> int:
         pair__status=PairStatus.BOOKED,
         slot__start__lt=day_start(before),
     ).update(status=AppointmentStatus.NO_SHOW)
+
+
+# --- capacity planning: closures and the preview (issue 7 item 1) ----------------------------
+
+
+@transaction.atomic
+def centre_day_close(*, centre_id: object, day: object, reason: str = "") -> CentreClosure:
+    """Close the centre on one future day: no slots are planned for it, and its slots are
+    removed — only while nobody has (or had) an appointment then; people with appointments
+    would have to be moved first."""
+    centre = get_centre(centre_id, lock=True)
+    day = as_date(day, field="day")
+    if day <= local_today():
+        raise ServiceError(
+            "day_not_future", _("Schließen lässt sich nur ein künftiger Tag."), field="day"
+        )
+    if not isinstance(reason, str) or len(reason) > 200:
+        raise ServiceError("reason_too_long", _("Bitte höchstens 200 Zeichen."), field="reason")
+    slots = Slot.objects.filter(
+        centre=centre, start__gte=day_start(day), start__lt=day_start(day + dt.timedelta(days=1))
+    )
+    if Appointment.objects.filter(slot__in=slots).exists():
+        raise ServiceError(
+            "day_has_appointments",
+            _("An diesem Tag gibt es schon Termine. Bitte verlegen Sie sie zuerst."),
+            field="day",
+        )
+    slots.delete()
+    closure, _created = CentreClosure.objects.get_or_create(
+        centre=centre, day=day, defaults={"reason": reason.strip()}
+    )
+    return closure
+
+
+@transaction.atomic
+def centre_day_reopen(*, centre_id: object, day: object) -> int:
+    """Open a closed day again; its slots come with the next generation."""
+    centre = get_centre(centre_id)
+    deleted, _rows = CentreClosure.objects.filter(
+        centre=centre, day=as_date(day, field="day")
+    ).delete()
+    return deleted
+
+
+@dataclass(frozen=True)
+class PreviewDay:
+    day: dt.date
+    closed: bool
+    planned: dict[str, int]  # vaccine name → seats the opening hours and capacities give
+    existing: int  # seats in slots that exist already
+    released: int  # of those, bookable
+
+
+def slots_preview(*, centre_id: object, date_from: object, date_to: object) -> list[PreviewDay]:
+    """What generating slots for these days would give, beside what exists: read only."""
+    centre = get_centre(centre_id)
+    date_from, date_to = _check_date_range(date_from, date_to)
+    bundesland = centre.district.region.bundesland
+    closed = set(centre.closures.values_list("day", flat=True))
+    hours_by_weekday: dict[int, list[tuple[dt.time, dt.time]]] = {}
+    for hours in centre.opening_hours.all():
+        hours_by_weekday.setdefault(hours.weekday, []).append((hours.opens, hours.closes))
+    capacities = centre.capacities.filter(vaccine__active=True).select_related("vaccine")
+    names = {c.vaccine_id: c.vaccine.name for c in capacities}
+    planned = plan_slots(
+        date_from=date_from,
+        date_to=date_to,
+        hours_by_weekday=hours_by_weekday,
+        capacities=[(c.vaccine_id, c.slot_minutes, c.seats_per_slot) for c in capacities],
+        is_open=lambda d: (
+            d not in closed and centre_is_open_on(centre=centre, bundesland=bundesland, day=d)
+        ),
+    )
+    by_day: dict[dt.date, dict[str, int]] = {}
+    for slot in planned:
+        seats = by_day.setdefault(timezone.localdate(slot.start), {})
+        seats[names[slot.vaccine_id]] = seats.get(names[slot.vaccine_id], 0) + slot.capacity
+    existing = {
+        row["day"]: row
+        for row in Slot.objects.filter(
+            centre=centre,
+            start__gte=day_start(date_from),
+            start__lt=day_start(date_to + dt.timedelta(days=1)),
+        )
+        .annotate(day=TruncDate("start", tzinfo=timezone.get_default_timezone()))
+        .values("day")
+        .annotate(seats=Sum("capacity"), released=Sum("capacity", filter=Q(released=True)))
+    }
+    days = []
+    day = date_from
+    while day <= date_to:
+        row = existing.get(day, {})
+        days.append(
+            PreviewDay(
+                day=day,
+                closed=day in closed,
+                planned=by_day.get(day, {}),
+                existing=row.get("seats") or 0,
+                released=row.get("released") or 0,
+            )
+        )
+        day += dt.timedelta(days=1)
+    return days

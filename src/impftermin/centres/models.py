@@ -129,3 +129,24 @@ class CentreCapacity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.centre} · {self.vaccine.code}: {self.seats_per_slot}/{self.slot_minutes} min"
+
+
+class CentreClosure(models.Model):
+    """A single day the centre is closed (issue 7): no slots are planned for it."""
+
+    centre = models.ForeignKey(
+        Centre, on_delete=models.CASCADE, related_name="closures", verbose_name=_("Impfzentrum")
+    )
+    day = models.DateField(_("Tag"))
+    reason = models.CharField(_("Grund"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("Schließtag")
+        verbose_name_plural = _("Schließtage")
+        ordering = ["centre", "day"]
+        constraints = [
+            models.UniqueConstraint(fields=["centre", "day"], name="closure_once_per_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.centre} {self.day:%Y-%m-%d}"

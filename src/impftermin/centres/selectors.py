@@ -96,3 +96,15 @@ def works_at(user, centre_id: object) -> Centre | None:
     if not isinstance(centre_id, int) or isinstance(centre_id, bool):
         return None
     return _centres_of(user).filter(pk=centre_id).first()
+
+
+def centres_by_region() -> list[tuple]:
+    """(region, [active centres]) for every region, by name: for operators' pickers."""
+    grouped: dict = {}
+    for centre in (
+        Centre.objects.filter(active=True)
+        .select_related("district__region")
+        .order_by("district__region__name", "name")
+    ):
+        grouped.setdefault(centre.district.region, []).append(centre)
+    return list(grouped.items())

@@ -120,3 +120,35 @@ class ExportForm(KernForm):
 
     def clean_tag(self):
         return _in_range(self.cleaned_data.get("tag"))
+
+
+PLAN_DAYS = 62
+
+
+class PlanningForm(KernForm):
+    date_from = GermanDateField(label=_("Von"), required=False)
+    date_to = GermanDateField(label=_("Bis"), required=False)
+
+    def clean(self):
+        data = super().clean()
+        today = timezone.localdate()
+        data["date_from"] = _in_range(data.get("date_from")) or today
+        data["date_to"] = _in_range(data.get("date_to")) or data["date_from"] + dt.timedelta(
+            days=13
+        )
+        if data["date_from"] > data["date_to"]:
+            raise forms.ValidationError(_("Der erste Tag liegt nach dem letzten."), code="order")
+        if (data["date_to"] - data["date_from"]).days >= PLAN_DAYS:
+            raise forms.ValidationError(
+                _("Bitte höchstens %(days)d Tage auf einmal."),
+                code="too_long",
+                params={"days": PLAN_DAYS},
+            )
+        return data
+
+
+class ClosureForm(KernForm):
+    day = GermanDateField(
+        label=_("Tag"), error_messages={"required": _("Bitte geben Sie den Tag an.")}
+    )
+    reason = forms.CharField(label=_("Grund"), required=False, max_length=200)

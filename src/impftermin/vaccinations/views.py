@@ -11,11 +11,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from impftermin.audit.models import AuditAction, AuditSubject
 from impftermin.audit.services import audit_record, audit_records
-from impftermin.centres.selectors import centres_of
+from impftermin.booking import services as booking_services
+from impftermin.centres.selectors import centres_by_region, centres_of, get_centre
 from impftermin.core.csv_export import csv_response
 from impftermin.core.errors import ServiceError
 from impftermin.regions.selectors import region_overview
@@ -23,8 +25,10 @@ from impftermin.staff.decorators import staff_required
 from impftermin.vaccinations import selectors, services
 from impftermin.vaccinations import statistics as stats
 from impftermin.vaccinations.forms import (
+    ClosureForm,
     DeskSearchForm,
     ExportForm,
+    PlanningForm,
     StatisticsForm,
     VaccinationForm,
 )
@@ -254,3 +258,85 @@ def daily_export(request: HttpRequest) -> HttpResponse:
         detail=f"daily vaccination counts {day.isoformat()}",
     )
     return csv_response(f"impfungen-{day.isoformat()}.csv", EXPORT_HEADER, rows)
+
+
+# --- capacity planning for operators (issue 7 item 1) ----------------------------------------
+
+planners = staff_required(permission="booking.add_slot")
+
+
+@require_GET
+@planners
+def planning_centres(request: HttpRequest) -> HttpResponse:
+    return render(request, "vaccinations/planning_centres.html", {"regions": centres_by_region()})
+
+
+def _planning_action(request: HttpRequest, centre, form: PlanningForm, closure: ClosureForm):
+    action = request.POST.get("action")
+    if action == "close" and closure.is_valid():
+        booking_services.centre_day_close(
+            centre_id=centre.pk,
+            day=closure.cleaned_data["day"],
+            reason=closure.cleaned_data["reason"],
+        )
+        messages.success(request, _("Der Tag ist geschlossen."))
+    elif action == "reopen":
+        try:
+            day = dt.date.fromisoformat(request.POST.get("day", ""))
+        except ValueError:
+            day = None  # refused by the service with a clear message
+        booking_services.centre_day_reopen(centre_id=centre.pk, day=day)
+        messages.success(request, _("Der Tag ist wieder geöffnet."))
+    elif action in ("generate", "release") and form.is_valid():
+        data = form.cleaned_data
+        created = booking_services.slots_generate(
+            centre_id=centre.pk, date_from=data["date_from"], date_to=data["date_to"]
+        )
+        text = _("%(n)d Zeitfenster angelegt.") % {"n": created}
+        if action == "release":
+            released = booking_services.slots_release(region_id=centre.district.region_id)
+            released_text = _("%(n)d Zeitfenster freigegeben.") % {"n": released}
+            text = f"{text} {released_text}"
+        messages.success(request, text)
+
+
+@require_http_methods(["GET", "POST"])
+@planners
+def planning(request: HttpRequest, centre_id: int) -> HttpResponse:
+    """Opening hours and capacities as set (edited in the back office), closures, and a
+    preview of the slots they give; then generate and release."""
+    try:
+        centre = get_centre(centre_id)
+    except ServiceError:
+        raise Http404 from None
+    form = PlanningForm(request.GET)
+    closure = ClosureForm(request.POST if request.POST.get("action") == "close" else None)
+    if request.method == "POST" and not closure.errors:
+        try:
+            _planning_action(request, centre, form, closure)
+        except ServiceError as error:
+            messages.error(request, str(error.message))
+        return redirect(f"{request.path}?{request.GET.urlencode()}")
+    preview = None
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            preview = booking_services.slots_preview(
+                centre_id=centre.pk, date_from=data["date_from"], date_to=data["date_to"]
+            )
+        except ServiceError as error:  # e.g. days in the past
+            form.add_service_error(error)
+    return render(
+        request,
+        "vaccinations/planning.html",
+        {
+            "centre": centre,
+            "form": form,
+            "closure": closure,
+            "preview": preview,
+            "hours": centre.opening_hours.order_by("weekday", "opens"),
+            "capacities": centre.capacities.select_related("vaccine").order_by("vaccine__name"),
+            "closures": centre.closures.filter(day__gte=timezone.localdate()),
+        },
+        status=200 if not form.errors and not closure.errors else 400,
+    )
