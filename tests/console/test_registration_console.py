@@ -16,7 +16,6 @@ from impftermin.booking.selectors import live_pair_for
 from impftermin.console import registration_urls
 from impftermin.console.forms import FindRegistrationForm
 from impftermin.core.identifiers import grouped, spelled
-from impftermin.regions.models import BookingMode
 from impftermin.registrations.letters import print_batch_make
 from impftermin.registrations.models import Letter, Registration, RegistrationStatus
 from impftermin.registrations.services import (
@@ -27,25 +26,12 @@ from impftermin.registrations.services import (
 )
 from impftermin.staff import roles
 from tests.console.helpers import assert_shortcuts
-from tests.factories import at, make_postcode, make_slot
-from tests.registrations.helpers import REGISTER
+from tests.factories import at, make_slot
 from tests.staff.helpers import staff_device
 
 FIND = reverse("console:registration_find")
 DETAIL = reverse("console:registration_detail")
 _numbers = itertools.count(1)
-
-
-@pytest.fixture
-def pool(world, settings, tmp_path):
-    """The test world as a region in assignment mode, with a register file."""
-    world.region.booking_mode = BookingMode.ASSIGNMENT
-    world.region.save()
-    make_postcode("48143", world.district)
-    register_file = tmp_path / "register.csv"
-    register_file.write_text(REGISTER, encoding="utf-8")
-    settings.POPULATION_REGISTER_FILE = register_file
-    return world
 
 
 @pytest.fixture

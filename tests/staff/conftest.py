@@ -1,10 +1,7 @@
 import pytest
 from django.contrib.auth.models import Group
 
-from impftermin.regions.models import BookingMode
 from impftermin.staff.services import roles_setup
-from tests.factories import make_postcode
-from tests.registrations.helpers import REGISTER
 from tests.staff.helpers import staff_device
 
 PASSWORD = "ein-gutes-Mitarbeiterpasswort-7"
@@ -37,15 +34,3 @@ def member(roles, django_user_model):
         return user
 
     return make
-
-
-@pytest.fixture
-def pool(world, settings, tmp_path):
-    """The test world as a region in assignment mode, with a register file."""
-    world.region.booking_mode = BookingMode.ASSIGNMENT
-    world.region.save()
-    make_postcode("48143", world.district)
-    register = tmp_path / "register.csv"
-    register.write_text(REGISTER, encoding="utf-8")
-    settings.POPULATION_REGISTER_FILE = register
-    return world

@@ -479,7 +479,17 @@ def registration_pair_cancel(*, registration_id: int) -> Registration:
     refusal = in_progress_refusal(list(pair.appointments.all()))
     if refusal is not None:
         raise refusal
-    pair = pair_cancel(pair_id=pair.pk, holder=registration.holder)
+    _cancel_back_to_pool(registration, partner, pair.pk)
+    return registration
+
+
+def _cancel_back_to_pool(
+    registration: Registration, partner: Registration | None, pair_id: int
+) -> AppointmentPair:
+    """Inside the caller's transaction, with both rows locked: cancel the pair (its seats
+    free at once), dissolve a couple (the partner keeps their pair), put the registration
+    back into the pool, and tell the person when they gave an e-mail address."""
+    pair = pair_cancel(pair_id=pair_id, holder=registration.holder)
     if partner is not None:
         _uncouple(registration, partner)
     registration.status = RegistrationStatus.WAITING
@@ -491,7 +501,7 @@ def registration_pair_cancel(*, registration_id: int) -> Registration:
             pair=pair,
             again=(POOL_AGAIN, _manage(registration)[1]),
         )
-    return registration
+    return pair
 
 
 def registration_rebook(
@@ -961,16 +971,5 @@ def registration_no_show_release(*, pair_id: int, holder: str) -> bool:
     if not holder.startswith("reg:"):
         return False
     registration, partner = _locked_couple(Registration.pk_of_holder(holder))
-    pair = pair_cancel(pair_id=pair_id, holder=holder)
-    if partner is not None:
-        _uncouple(registration, partner)
-    registration.status = RegistrationStatus.WAITING
-    registration.save(update_fields=["status"])
-    if registration.email:
-        send_pair_cancellation(
-            recipient=registration.email,
-            language=registration.language,
-            pair=pair,
-            again=(POOL_AGAIN, _manage(registration)[1]),
-        )
+    _cancel_back_to_pool(registration, partner, pair_id)
     return True

@@ -83,6 +83,7 @@ OPERATOR = Role(
                 "centres.centre",
                 "centres.openinghours",
                 "centres.centrecapacity",
+                "centres.centreclosure",
                 "booking.slot",
                 "booking.appointmentpair",
                 "booking.appointment",
