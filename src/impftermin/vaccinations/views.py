@@ -1,6 +1,7 @@
-"""The check-in desk (issue 7 item 4), for centre staff on a tablet: the day's list, the
-search for a person, check-in, the dose with its batch number. Thin: the services decide,
-every look at names is audited."""
+"""Centre operations' pages (issue 7): the check-in desk for centre staff on a tablet (the
+day's list, the search for a person, check-in, the dose with its batch number, the second
+appointment on site), and for operators the statistics with their exports and the
+capacity planning. Thin: the services decide; every look at names is audited."""
 
 from __future__ import annotations
 
