@@ -19,7 +19,15 @@ from impftermin.booking.models import AppointmentPair, PairStatus, Slot
 from impftermin.centres.models import Centre
 from impftermin.regions.models import Postcode
 from impftermin.vaccines.models import Delivery
-from tests.factories import at, make_centre, make_district, make_postcode, make_region, make_slot
+from tests.factories import (
+    at,
+    make_centre,
+    make_delivery,
+    make_district,
+    make_postcode,
+    make_region,
+    make_slot,
+)
 from tests.staff.helpers import verified_log_in
 
 DOMAIN_APPS = ["regions", "vaccines", "centres", "booking"]
@@ -177,6 +185,7 @@ def test_region_list_search_and_filters(admin_client, world):
 
 
 def test_region_release_action_releases_the_window(admin_client, world):
+    make_delivery(world.region, world.biontech, 10_000)  # the cap (R9) does not bind here
     soon = [make_slot(world.centre, world.biontech, at(d), released=False) for d in (1, 2, 5)]
     beyond = make_slot(world.centre, world.biontech, at(60), released=False)
 
