@@ -18,7 +18,7 @@ from impftermin.registrations.services import registration_book
 from impftermin.staff import roles
 from impftermin.staff.services import roles_setup
 from impftermin.vaccinations.services import person_check_in, vaccination_record
-from impftermin.vaccinations.statistics import district_doses
+from impftermin.vaccinations.statistics import day_rows, district_doses
 from tests.factories import at, make_delivery, make_slot
 from tests.registrations.helpers import register
 
@@ -147,3 +147,13 @@ def test_item2_doses_per_district_allocated_booked_administered_left(
     client = staff_client(_member("betrieb", roles.OPERATOR))
     page = client.get(STATISTICS).content.decode()
     assert "Impfdosen je Kreis" in page and ">98<" in page
+
+
+def test_item5_two_centres_of_one_name_stay_two_rows(world):
+    world.other_centre.name = world.centre.name  # allowed: names are unique per district
+    world.other_centre.save()
+    make_slot(world.centre, world.biontech, at(2, 9), capacity=3)
+    make_slot(world.other_centre, world.biontech, at(2, 9), capacity=5)
+    day = at(2).date()
+    rows = day_rows(date_from=day, date_to=day)
+    assert sorted(r.offered for r in rows) == [3, 5]

@@ -53,8 +53,9 @@ def day_rows(*, date_from: dt.date, date_to: dt.date, region_id: int | None = No
     tz = timezone.get_default_timezone()
     rows: dict[tuple, DayRow] = {}
 
-    def row(day, centre, vaccine) -> DayRow:
-        return rows.setdefault((day, centre, vaccine), DayRow(day, centre, vaccine))
+    def row(day, centre_id, centre, vaccine_id, vaccine) -> DayRow:
+        # Keyed by ids: two centres (or vaccines) of one name stay two rows.
+        return rows.setdefault((day, centre_id, vaccine_id), DayRow(day, centre, vaccine))
 
     slot_where = Q(start__gte=day_start(date_from)) & Q(
         start__lt=day_start(date_to + dt.timedelta(days=1))
@@ -64,16 +65,24 @@ def day_rows(*, date_from: dt.date, date_to: dt.date, region_id: int | None = No
     offered = (
         Slot.objects.filter(slot_where, released=True)
         .annotate(day=TruncDate("start", tzinfo=tz))
-        .values("day", "centre__name", "vaccine__name")
+        .values("day", "centre_id", "centre__name", "vaccine_id", "vaccine__name")
         .annotate(seats=Sum("capacity"))
     )
     for r in offered:
-        row(r["day"], r["centre__name"], r["vaccine__name"]).offered = r["seats"]
+        row(
+            r["day"], r["centre_id"], r["centre__name"], r["vaccine_id"], r["vaccine__name"]
+        ).offered = r["seats"]
     taken = [s for s in AppointmentStatus.values if s != AppointmentStatus.CANCELLED]
     counts = (
         Appointment.objects.filter(_bounds(date_from, date_to, region_id), status__in=taken)
         .annotate(day=TruncDate("slot__start", tzinfo=tz))
-        .values("day", "slot__centre__name", "slot__vaccine__name")
+        .values(
+            "day",
+            "slot__centre_id",
+            "slot__centre__name",
+            "slot__vaccine_id",
+            "slot__vaccine__name",
+        )
         .annotate(
             booked=Count("pk"),
             checked_in=Count(
@@ -86,14 +95,20 @@ def day_rows(*, date_from: dt.date, date_to: dt.date, region_id: int | None = No
         )
     )
     for r in counts:
-        day_row = row(r["day"], r["slot__centre__name"], r["slot__vaccine__name"])
+        day_row = row(
+            r["day"],
+            r["slot__centre_id"],
+            r["slot__centre__name"],
+            r["slot__vaccine_id"],
+            r["slot__vaccine__name"],
+        )
         day_row.booked = r["booked"]
         day_row.checked_in = r["checked_in"]
         day_row.vaccinated = r["vaccinated"]
         day_row.no_shows = r["no_shows"]
         if r["waiting"] is not None:
             day_row.waiting_days = round(r["waiting"].total_seconds() / 86400, 1)
-    return [rows[key] for key in sorted(rows)]
+    return sorted(rows.values(), key=lambda r: (r.day, r.centre, r.vaccine))
 
 
 def daily_export(*, day: dt.date, region_id: int | None = None) -> list[tuple]:
@@ -149,17 +164,37 @@ def district_doses(*, region_id: int | None = None) -> list[DistrictDoses]:
         vaccinations = vaccinations.filter(centre__district__region_id=region_id)
     rows: dict[tuple, DistrictDoses] = {}
 
-    def row(district, vaccine) -> DistrictDoses:
-        return rows.setdefault((district, vaccine), DistrictDoses(district, vaccine))
+    def row(district_id, district, vaccine_id, vaccine) -> DistrictDoses:
+        return rows.setdefault((district_id, vaccine_id), DistrictDoses(district, vaccine))
 
-    for r in allocations.values("district__name", "delivery__vaccine__name").annotate(
-        n=Sum("doses")
-    ):
-        row(r["district__name"], r["delivery__vaccine__name"]).allocated = r["n"]
-    for r in appointments.values("slot__centre__district__name", "slot__vaccine__name").annotate(
-        n=Count("pk")
-    ):
-        row(r["slot__centre__district__name"], r["slot__vaccine__name"]).booked = r["n"]
-    for r in vaccinations.values("centre__district__name", "vaccine__name").annotate(n=Count("pk")):
-        row(r["centre__district__name"], r["vaccine__name"]).administered = r["n"]
-    return [rows[key] for key in sorted(rows)]
+    for r in allocations.values(
+        "district_id", "district__name", "delivery__vaccine_id", "delivery__vaccine__name"
+    ).annotate(n=Sum("doses")):
+        row(
+            r["district_id"],
+            r["district__name"],
+            r["delivery__vaccine_id"],
+            r["delivery__vaccine__name"],
+        ).allocated = r["n"]
+    for r in appointments.values(
+        "slot__centre__district_id",
+        "slot__centre__district__name",
+        "slot__vaccine_id",
+        "slot__vaccine__name",
+    ).annotate(n=Count("pk")):
+        row(
+            r["slot__centre__district_id"],
+            r["slot__centre__district__name"],
+            r["slot__vaccine_id"],
+            r["slot__vaccine__name"],
+        ).booked = r["n"]
+    for r in vaccinations.values(
+        "centre__district_id", "centre__district__name", "vaccine_id", "vaccine__name"
+    ).annotate(n=Count("pk")):
+        row(
+            r["centre__district_id"],
+            r["centre__district__name"],
+            r["vaccine_id"],
+            r["vaccine__name"],
+        ).administered = r["n"]
+    return sorted(rows.values(), key=lambda r: (r.district, r.vaccine))
