@@ -18,8 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from impftermin.booking.forms import SlotChoiceForm, labelled_options, lost_race
-from impftermin.booking.forms import option_value as slot_option_value
+from impftermin.booking.forms import lost_race
 from impftermin.booking.selectors import (
     booked_appointments,
     in_progress_refusal,
@@ -35,22 +34,26 @@ from impftermin.console.forms import (
 )
 from impftermin.console.views import CONSOLE
 from impftermin.core.errors import ServiceError
-from impftermin.core.flow import forget, page_nonce, recall, remember
+from impftermin.core.flow import forget, recall, remember
 from impftermin.regions.start import region_asked
-from impftermin.registrations.flow import OTHER_MODE, SHOW, start_state, start_step
+from impftermin.registrations.flow import (
+    OTHER_MODE,
+    SHOW,
+    start_state,
+    start_step,
+    times_choice,
+)
 from impftermin.registrations.models import Registration, RegistrationStatus
 from impftermin.registrations.selectors import (
     live_pair,
     live_registration,
     newest_letter,
-    registration_times,
 )
 from impftermin.staff.decorators import staff_required
 
 CALL = "console_registration_call"  # the registration of this call and the call's reason
 FLOW = "console_registration_flow"  # phone registration: region, district, postcode, …
 CHOICE = "console_registration_choice"  # the nonce of the times page shown
-DAY_PARAM = "tag"
 DONE = ("gebucht", "umgebucht", "storniert", "verbunden", "getrennt")  # after an action
 
 
@@ -175,38 +178,16 @@ def registration_choose(request: HttpRequest, registration: Registration, why: s
     waiting (R18), or move the pair (R20: the engine refuses within the cut-off)."""
     if registration.status == RegistrationStatus.REVIEW:
         return redirect("console:registration_detail")
-    pair = live_pair(registration)
-    rebook = pair is not None
-    vaccine = registration.vaccine
-    times = registration_times(
-        registration, request.GET.get(DAY_PARAM) or request.POST.get(DAY_PARAM)
-    )
-    form = SlotChoiceForm(
-        request.POST or None, options=[(slot_option_value(o), "") for o in times.options]
-    )
-    nonce = page_nonce(request, CHOICE)
+    choice = times_choice(request, registration, key=CHOICE)
+    form, rebook, nonce = choice.form, choice.rebook, choice.nonce
     context = {
-        "form": form,
-        "registration": registration,
+        **choice.context,
         "why": why,
-        "vaccine": vaccine,
-        "rebook": rebook,
-        "pair": pair,
-        "appointments": booked_appointments(pair) if pair else [],
-        "party_size": times.party_size,
-        "single_dose": times.single_dose,
-        "days": times.days,
-        "day": times.day,
-        "day_param": DAY_PARAM,
-        "nonce": nonce,
-        "options": labelled_options(times.options),
+        "pair": choice.pair,
+        "appointments": booked_appointments(choice.pair) if choice.pair else [],
     }
-    if rebook:
-        refusal = rebook_refusal(
-            pair=pair, appointments=list(pair.appointments.all()), now=timezone.now()
-        )
-        if refusal:
-            return _render(request, "choose.html", {**context, "refusal": refusal}, status=409)
+    if choice.refusal:
+        return _render(request, "choose.html", {**context, "refusal": choice.refusal}, status=409)
     if request.method == "GET" or not form.is_valid():
         return _render(request, "choose.html", context)
     if request.POST.get("nonce") != nonce:

@@ -16,8 +16,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from impftermin.booking.forms import SlotChoiceForm, labelled_options, lost_race
-from impftermin.booking.forms import option_value as slot_option_value
+from impftermin.booking.forms import lost_race
 from impftermin.booking.messages import WHAT_TO_BRING
 from impftermin.booking.selectors import (
     booked_appointments,
@@ -27,7 +26,7 @@ from impftermin.booking.selectors import (
 )
 from impftermin.core import identifiers
 from impftermin.core.errors import ServiceError
-from impftermin.core.flow import forget, page_nonce, recall, remember
+from impftermin.core.flow import forget, recall, remember
 from impftermin.core.throttle import client_key
 from impftermin.regions.start import region_asked
 from impftermin.registrations import forms
@@ -39,10 +38,15 @@ from impftermin.registrations.accounts import (
     session_hash,
     session_valid,
 )
-from impftermin.registrations.flow import OTHER_MODE, SHOW, start_state, start_step
+from impftermin.registrations.flow import (
+    OTHER_MODE,
+    SHOW,
+    start_state,
+    start_step,
+    times_choice,
+)
 from impftermin.registrations.letters import appointment_document
 from impftermin.registrations.models import Registration, RegistrationStatus
-from impftermin.registrations.selectors import registration_times
 from impftermin.registrations.services import (
     registration_book,
     registration_create,
@@ -55,7 +59,6 @@ from impftermin.registrations.services import (
 FLOW = "registration_flow"  # region, district, postcode, date of birth, eligible vaccines
 ACCOUNT = "registration_account"  # the logged-in registration and its password's hash
 CHOICE = "registration_choice"  # the nonce of the times page shown
-DAY_PARAM = "tag"
 
 
 # --- registering -----------------------------------------------------------------------
@@ -302,35 +305,10 @@ def choose(request: HttpRequest, registration: Registration) -> HttpResponse:
     move the pair (R20)."""
     if registration.status == RegistrationStatus.REVIEW:
         return redirect("registrations:account")
-    pair = live_pair_for(holder=registration.holder)
-    rebook = pair is not None
-    vaccine = registration.vaccine
-    times = registration_times(
-        registration, request.GET.get(DAY_PARAM) or request.POST.get(DAY_PARAM)
-    )
-    form = SlotChoiceForm(
-        request.POST or None, options=[(slot_option_value(o), "") for o in times.options]
-    )
-    nonce = page_nonce(request, CHOICE)
-    context = {
-        "form": form,
-        "registration": registration,
-        "vaccine": vaccine,
-        "rebook": rebook,
-        "party_size": times.party_size,
-        "single_dose": times.single_dose,
-        "days": times.days,
-        "day": times.day,
-        "day_param": DAY_PARAM,
-        "nonce": nonce,
-        "options": labelled_options(times.options),
-    }
-    if rebook:
-        refusal = rebook_refusal(
-            pair=pair, appointments=list(pair.appointments.all()), now=timezone.now()
-        )
-        if refusal:
-            return render(request, "registrations/choose.html", {**context, "refusal": refusal})
+    choice = times_choice(request, registration, key=CHOICE)
+    form, context, rebook, nonce = choice.form, choice.context, choice.rebook, choice.nonce
+    if choice.refusal:
+        return render(request, "registrations/choose.html", {**context, "refusal": choice.refusal})
     if request.method == "GET" or not form.is_valid():
         return render(request, "registrations/choose.html", context)
     if request.POST.get("nonce") != nonce:
