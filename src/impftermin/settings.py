@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "impftermin.console",
     "impftermin.information",
     "impftermin.vaccinations",
+    "impftermin.its",
     "impftermin.demo",
 ]
 

@@ -8,6 +8,7 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("readyz", core_views.readyz, name="readyz"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("impftermin.its.urls")),  # the 2021 protocol: fixed paths, no language
 ]
 urlpatterns += i18n_patterns(
     path("", core_views.home, name="home"),

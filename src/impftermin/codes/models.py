@@ -32,6 +32,16 @@ class PinRequest(models.Model):
     )
     # A single-dose vaccine (or a recovered person, R27) needs one code, not two.
     single_dose = models.BooleanField(_("nur eine Impfung"), default=False)
+    # Requested through the 2021 protocol (impftermin.its) at a centre of this district: the
+    # codes book only there (the protocol's centre group). None: anywhere in the region.
+    district = models.ForeignKey(
+        "regions.District",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("Kreis (Impfzentren-Gruppe)"),
+    )
     expires_at = models.DateTimeField(_("gültig bis"))
     failed_attempts = models.PositiveSmallIntegerField(_("Fehlversuche"), default=0)
     verified_at = models.DateTimeField(_("bestätigt am"), null=True, blank=True)

@@ -52,6 +52,7 @@ from impftermin.core import identifiers
 from impftermin.core.contact import normalise_mobile
 from impftermin.core.errors import ServiceError
 from impftermin.core.identifiers import keyed_hash
+from impftermin.core.throttle import Limit, attempt_give_back, attempt_take
 from impftermin.notifications.services import message_send_later
 from impftermin.regions.models import BookingMode, District
 from impftermin.regions.selectors import get_region_in_mode
@@ -59,6 +60,13 @@ from impftermin.vaccines.models import Vaccine
 
 MAX_WRONG_PINS = 5
 PIN_DIGITS = 6
+
+# Per client (address), for every channel that a citizen's client reaches — the web pages
+# and the 2021 protocol (impftermin.its) alike: PIN requests (each sends an SMS), PIN
+# checks and code look-ups (failures only: a success gives its attempt back).
+PIN_REQUESTS_PER_CLIENT = Limit("pin-request-client", 20, dt.timedelta(hours=1))
+PIN_CHECKS_PER_CLIENT = Limit("pin-check-client", 30, dt.timedelta(hours=1))
+CODE_LOOKUPS_PER_CLIENT = Limit("code-lookup-client", 30, dt.timedelta(hours=1))
 
 
 @dataclass(frozen=True)
@@ -75,14 +83,21 @@ def pin_request(
     language: str = "de",
     vaccine_id: int | None = None,
     single_dose: bool = False,
+    district_id: int | None = None,
+    client: str | None = None,
 ) -> PinSent:
     """Send a PIN to a mobile number (R2), at most the region's number per day (R3). The
-    chosen vaccine (after the eligibility check) decides one code or two."""
+    chosen vaccine (after the eligibility check) decides one code or two. `district_id`
+    binds the codes to that district's centres (the 2021 protocol's centre group);
+    `client` counts the request against the client's hourly limit."""
+    if client is not None:
+        attempt_take([(PIN_REQUESTS_PER_CLIENT, client)])
     region = get_region_in_mode(
         region_id=region_id,
         mode=BookingMode.CODES,
         refusal=_("In dieser Region gibt es keine Vermittlungscodes."),
     )
+    district = None if district_id is None else get_district(district_id, region_id=region.pk)
     mobile = normalise_mobile(mobile)
     try:
         validate_email(email)
@@ -130,6 +145,7 @@ def pin_request(
                     language=language,
                     vaccine=vaccine,
                     single_dose=bool(single_dose),
+                    district=district,
                     expires_at=expires_at,
                 )
                 with translation.override(language):
@@ -146,9 +162,19 @@ def pin_request(
     raise ServiceError("pin_busy", _("Bitte versuchen Sie es gleich noch einmal."), field="mobile")
 
 
-def pin_verify(*, token: str, pin: str) -> PinRequest:
+def pin_verify(*, token: str, pin: str, client: str | None = None) -> PinRequest:
     """Check a PIN; when right, mail the e-mail verification link (R2). A wrong one counts
-    (and stays counted); after MAX_WRONG_PINS the PIN is void; an expired one is refused."""
+    (and stays counted); after MAX_WRONG_PINS the PIN is void; an expired one is refused.
+    `client`: the check counts against the client's limit unless the PIN was right."""
+    if client is not None:
+        attempt_take([(PIN_CHECKS_PER_CLIENT, client)])
+    request = _pin_check(token, pin)
+    if client is not None:
+        attempt_give_back(PIN_CHECKS_PER_CLIENT, client)
+    return request
+
+
+def _pin_check(token: object, pin: object) -> PinRequest:
     if not isinstance(token, str) or not token or len(token) > 100:
         raise ServiceError("pin_unknown", _("Bitte fordern Sie eine neue PIN an."), field="token")
     if not isinstance(pin, str):
@@ -412,7 +438,7 @@ def code_set_for(code: object) -> CodeSet:
     """The person behind a booking code; either of their codes will do (R4)."""
     found = (
         BookingCode.objects.filter(code_hash=keyed_hash("booking-code", normalise_code(code)))
-        .select_related("code_set__vaccine")
+        .select_related("code_set__vaccine", "code_set__pin_request")
         .first()
     )
     if found is None:
@@ -420,12 +446,40 @@ def code_set_for(code: object) -> CodeSet:
     return found.code_set
 
 
+def code_set_lookup(code: object, *, client: str) -> CodeSet:
+    """code_set_for for a citizen's client: a wrong code counts against the client's
+    hourly limit (a right one gives its attempt back), so codes cannot be tried in bulk."""
+    code = normalise_code(code)
+    attempt_take([(CODE_LOOKUPS_PER_CLIENT, client)])
+    code_set = code_set_for(code)
+    attempt_give_back(CODE_LOOKUPS_PER_CLIENT, client)
+    return code_set
+
+
+def code_group_district_id(code_set: CodeSet) -> int | None:
+    """The district whose centres alone the codes book (requested through the 2021
+    protocol at a centre there); None: any district of the region (R9 decides)."""
+    return code_set.pin_request.district_id if code_set.pin_request_id else None
+
+
 def _check_can_book(code_sets: list[CodeSet], district_id: object) -> District:
     """Say plainly when a person already has a booking (the engine's unique index still
-    decides a race), and keep the booking in the codes' region (R9)."""
+    decides a race), and keep the booking in the codes' region (R9) and, for codes of a
+    centre group, in its district."""
     if any_live_pair(holders=[s.holder for s in code_sets]):
         raise ServiceError("holder_has_live_pair", HOLDER_HAS_LIVE_PAIR, field="code")
-    return get_district(district_id, region_id=code_sets[0].region_id)
+    district = get_district(district_id, region_id=code_sets[0].region_id)
+    for code_set in code_sets:
+        group = code_group_district_id(code_set)
+        if group is not None and group != district.pk:
+            raise ServiceError(
+                "code_other_group",
+                _(
+                    "Mit diesem Code können Sie nur in den Impfzentren des Kreises buchen, für den Sie ihn angefordert haben."
+                ),
+                field="code",
+            )
+    return district
 
 
 def code_book_pair(
@@ -449,6 +503,7 @@ def code_book_pair(
         channel=channel,
         on_booked=lambda pairs, _replaced: after_booking([code_set], pairs),
         vaccine_id=code_set.vaccine_id,
+        single_dose=code_set.single_dose,  # one code, one appointment (R27)
     )
 
 

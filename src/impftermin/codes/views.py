@@ -38,7 +38,7 @@ from impftermin.codes.services import (
     code_booking,
     code_cancel,
     code_rebook,
-    code_set_for,
+    code_set_lookup,
     codes_book_adjacent,
     email_link_confirm,
     pin_request,
@@ -53,6 +53,7 @@ from impftermin.codes.standby import (
 )
 from impftermin.core.errors import ServiceError
 from impftermin.core.flow import forget, recall, remember
+from impftermin.core.throttle import client_key
 from impftermin.regions.forms import DistrictForm
 from impftermin.regions.models import BookingMode, District, Region
 from impftermin.regions.selectors import (
@@ -180,6 +181,7 @@ def pin_request_view(request: HttpRequest) -> HttpResponse:
             email=form.cleaned_data["email"],
             language=translation.get_language(),
             vaccine_id=form.cleaned_data["vaccine"],
+            client=client_key(request),
         )
     except ServiceError as error:
         form.add_service_error(error)
@@ -215,7 +217,7 @@ def pin_enter(request: HttpRequest) -> HttpResponse:
     if request.method == "GET" or not form.is_valid():
         return render(request, "codes/pin_enter.html", context)
     try:
-        pin_verify(token=token, pin=form.cleaned_data["pin"])
+        pin_verify(token=token, pin=form.cleaned_data["pin"], client=client_key(request))
     except ServiceError as error:
         form.add_service_error(error)
         context["pin_gone"] = error.code in PIN_GONE
@@ -275,7 +277,7 @@ def book(request: HttpRequest) -> HttpResponse:
     code_sets = []
     for name, code in form.codes_by_field():
         try:
-            code_sets.append(code_set_for(code))
+            code_sets.append(code_set_lookup(code, client=client_key(request)))
         except ServiceError as error:
             form.add_error(name, str(error.message))
     if form.errors:
@@ -447,7 +449,7 @@ def check(request: HttpRequest) -> HttpResponse:
     if request.method == "GET" or not form.is_valid():
         return render(request, "codes/check.html", {"form": form})
     try:
-        code_set_for(form.cleaned_data["code"])
+        code_set_lookup(form.cleaned_data["code"], client=client_key(request))
     except ServiceError as error:
         form.add_service_error(error)
         return render(request, "codes/check.html", {"form": form})

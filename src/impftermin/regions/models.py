@@ -46,6 +46,13 @@ class Region(models.Model):
     bundesland = models.CharField(
         _("Bundesland"), max_length=2, choices=Bundesland, help_text=_("für die Feiertage")
     )
+    # The Kassenärztliche Vereinigung's number, as the 2021 protocol reports it (impftermin.its).
+    kv_number = models.CharField(
+        _("KV-Nummer"),
+        max_length=2,
+        blank=True,
+        validators=[RegexValidator(r"^\d{2}$", _("Die KV-Nummer hat genau 2 Ziffern."))],
+    )
     hotline = models.CharField(_("Hotline"), max_length=40, blank=True)
     hotline_abroad = models.CharField(_("Hotline aus dem Ausland"), max_length=40, blank=True)
     hotline_hours = models.CharField(_("Erreichbarkeit der Hotline"), max_length=200, blank=True)

@@ -1,0 +1,144 @@
+"""What the 2021 protocol reads: centre groups (one per district of a region in codes
+mode: its centres share one base URL, and codes requested there book only there), the
+centre behind a postcode, the vaccines by their qualification (our vaccine code, L920 …),
+and free pairs at a centre."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from impftermin.booking.models import Slot
+from impftermin.booking.selectors import PairOption, day_start, local_today, pair_options
+from impftermin.centres.models import Centre
+from impftermin.centres.selectors import vaccines_offered
+from impftermin.codes.models import CodeSet
+from impftermin.regions.models import BookingMode, District
+from impftermin.vaccines.models import Vaccine
+
+SLOTS_PER_VACCINE = 20  # pairs listed per centre and vaccine in one search
+
+
+def listed_centres() -> list[Centre]:
+    """Active centres of the regions in codes mode (the protocol knows no other), by
+    Bundesland and name."""
+    return list(
+        Centre.objects.filter(active=True, district__region__booking_mode=BookingMode.CODES)
+        .select_related("district__region")
+        .order_by("district__region__bundesland", "name", "pk")
+    )
+
+
+def group_district(ags: str) -> District | None:
+    """The centre group behind a base URL: a district of a region in codes mode."""
+    return (
+        District.objects.filter(ags=ags, region__booking_mode=BookingMode.CODES)
+        .select_related("region")
+        .first()
+    )
+
+
+def group_centres(district: District, postcode: object) -> list[Centre]:
+    """The group's active centres at a postcode (one, as the protocol assumes; two
+    centres of a district that share a postcode are both searched)."""
+    if not isinstance(postcode, str) or len(postcode) != 5 or not postcode.isdigit():
+        return []
+    return list(Centre.objects.filter(district=district, postcode=postcode, active=True))
+
+
+def group_vaccines(district: District) -> list[Vaccine]:
+    return vaccines_offered(district_id=district.pk)
+
+
+def code_vaccines(code_set: CodeSet, district: District) -> list[Vaccine]:
+    """The vaccines a code books (its 'qualifikationen'): the one chosen for it, or, for
+    codes without one, those offered in the group with as many doses."""
+    offered = group_vaccines(district)
+    if code_set.vaccine_id is not None:
+        return [v for v in offered if v.pk == code_set.vaccine_id]
+    return [v for v in offered if (v.doses == 1) == code_set.single_dose]  # as the web
+
+
+def one_appointment(code_set: CodeSet, vaccine: Vaccine) -> bool:
+    """Whether a booking is a single appointment: a single-dose vaccine, or one code for a
+    recovered person (R27)."""
+    return vaccine.doses == 1 or code_set.single_dose
+
+
+@dataclass(frozen=True)
+class Offer:
+    option: PairOption
+    single: bool  # one appointment, not a pair
+
+    @property
+    def slot_ids(self) -> list[int]:
+        if self.single or self.option.second_slot_id is None:
+            return [self.option.first_slot_id]
+        return [self.option.first_slot_id, self.option.second_slot_id]
+
+
+def centre_offers(
+    *, district: District, centres: list[Centre], vaccine: Vaccine, single: bool, limit: int
+) -> list[Offer]:
+    """Bookable pairs (single appointments) at these centres, earliest first, within the
+    region's release window."""
+    today = local_today()
+    last_day = today + dt.timedelta(days=district.region.release_days_ahead)
+    offers = []
+    for centre in centres:
+        offers += [
+            Offer(option=option, single=single)
+            for option in pair_options(
+                district_id=district.pk,
+                vaccine=vaccine,
+                date_from=today,
+                date_to=last_day,
+                party_size=1,
+                limit=limit,
+                require_second=not single,
+                centre_id=centre.pk,
+            )
+        ]
+    offers.sort(key=lambda offer: (offer.option.first_start, offer.option.first_slot_id))
+    return offers[:limit]
+
+
+def epoch_millis(moment: dt.datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def offered_pair(
+    *, code_set: CodeSet, district: District, centres: list[Centre], slot_ids: list[int]
+) -> bool:
+    """Whether these slots form a pair this search would offer the code (seats aside:
+    a full slot is a lost race, which the engine reports): at the postcode's centre, a
+    vaccine of the code, one slot for a single appointment and two otherwise, the first
+    released and ahead, the second in the vaccine's interval."""
+    slots = {s.pk: s for s in Slot.objects.select_related("vaccine").filter(pk__in=slot_ids)}
+    if len(slots) != len(slot_ids) or len(set(slot_ids)) != len(slot_ids):
+        return False
+    first = slots[slot_ids[0]]
+    vaccine = first.vaccine
+    if vaccine not in code_vaccines(code_set, district):
+        return False
+    if len(slot_ids) != (1 if one_appointment(code_set, vaccine) else 2):
+        return False
+    if first.centre_id not in {c.pk for c in centres} or not first.released:
+        return False
+    now = timezone.now()
+    last_day = local_today() + dt.timedelta(days=district.region.release_days_ahead)
+    if not now < first.start < day_start(last_day + dt.timedelta(days=1)):
+        return False
+    if len(slot_ids) == 1:
+        return True
+    second = slots[slot_ids[1]]
+    gap = second.start - first.start
+    return (
+        second.centre_id == first.centre_id
+        and second.vaccine_id == first.vaccine_id
+        and dt.timedelta(days=vaccine.min_interval_days or 0)
+        <= gap
+        <= dt.timedelta(days=vaccine.max_interval_days or 0)
+    )
