@@ -93,6 +93,8 @@ INSTALLED_APPS = [
     "impftermin.information",
     "impftermin.vaccinations",
     "impftermin.its",
+    "impftermin.api",
+    "ninja",  # serves its API documentation's scripts itself (no CDN)
     "impftermin.demo",
 ]
 
@@ -101,6 +103,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "impftermin.api.middleware.ApiLanguageMiddleware",  # the API: Accept-Language
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

@@ -2,12 +2,14 @@ from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path
 
+from impftermin.api.api import api
 from impftermin.core import views as core_views
 
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("readyz", core_views.readyz, name="readyz"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("api/v1/", api.urls),  # the OpenAPI for partners (issue 8), no language prefix
     path("", include("impftermin.its.urls")),  # the 2021 protocol: fixed paths, no language
 ]
 urlpatterns += i18n_patterns(

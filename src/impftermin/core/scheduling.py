@@ -43,6 +43,8 @@ class IntervalJob:
 SCHEDULE = [
     # Attempt counters of ended windows (log-in throttling) are dropped.
     DailyJob("attempt_counters", "impftermin.core.tasks.delete_expired_attempts", dt.time(23, 30)),
+    # Issue 8: the replies kept for partners' idempotency keys (one day).
+    DailyJob("idempotent_replies", "impftermin.api.tasks.delete_expired_replies", dt.time(23, 40)),
     # Slots exist well beyond the release window, for second doses (before the release).
     DailyJob("top_up_slots", "impftermin.booking.tasks.top_up_slots", dt.time(4, 30)),
     # Issue 7: yesterday's missed appointments are no-shows; a missed first appointment

@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -121,3 +122,25 @@ def client_key(request) -> str:
     if ip.version == 6:
         return str(ipaddress.ip_network(f"{ip}/64", strict=False))
     return str(ip)
+
+
+def rate_take(limit: Limit, value: str) -> None:
+    """A request-rate limit for cheap, frequent requests (API reads, partners' calls):
+    counted in the cache (Redis in production; shared by all processes), so that a
+    request costs no database write. A fixed window per key; ServiceError `throttled`
+    with the seconds left when the key is over its limit. Guessable secrets use
+    attempt_take, whose counts survive whatever happens to the cache."""
+    window = max(1, int(limit.window.total_seconds()))
+    now = timezone.now().timestamp()
+    start = int(now // window * window)
+    key = f"rate:{_key(limit, value)}:{start}"
+    if cache.add(key, 1, timeout=window + 1):
+        count = 1
+    else:
+        try:
+            count = cache.incr(key)
+        except ValueError:  # expired between add and incr: a new window
+            cache.add(key, 1, timeout=window + 1)
+            count = 1
+    if count > limit.attempts:
+        raise throttled(max(1, math.ceil(start + window - now)))

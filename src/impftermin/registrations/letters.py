@@ -29,7 +29,7 @@ from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
 from impftermin.booking.messages import WHAT_TO_BRING, appointment_line
-from impftermin.booking.models import AppointmentPair, Channel, PairStatus
+from impftermin.booking.models import AppointmentPair, PairStatus
 from impftermin.booking.selectors import booked_appointments, live_pair_for, local_today
 from impftermin.centres.models import Centre
 from impftermin.core.errors import ServiceError
@@ -108,7 +108,7 @@ def _page(
         hotline=region.hotline,
         hotline_hours=region.hotline_hours,
         rebook_cutoff_days=region.rebook_cutoff_days,
-        online=registration.channel == Channel.ONLINE,
+        online=bool(registration.password),  # a password: the account online
         site_url=settings.SITE_URL.rstrip("/"),
         appointments=lines,
         centre=pair.centre,

@@ -144,7 +144,7 @@ def registration_create(
     if client is not None:
         # Each attempt asks the population register about a person: not without limit.
         attempt_take([(REGISTRATIONS_PER_CLIENT, client)])
-    if channel not in (Channel.ONLINE, Channel.PHONE):
+    if channel not in (Channel.ONLINE, Channel.PHONE, Channel.API):
         raise ServiceError("channel_invalid", _("Unbekannter Buchungsweg."), field="channel")
     first_name = _text(first_name, "first_name", _("Ihren Vornamen"), 100)
     last_name = _text(last_name, "last_name", _("Ihren Nachnamen"), 100)
@@ -190,7 +190,8 @@ def registration_create(
             ) from None
     mobile = normalise_mobile(mobile) if mobile else ""
     hashed = ""
-    if channel == Channel.ONLINE:
+    # Online a password is required; a partner's portal (API) may pass one on.
+    if channel == Channel.ONLINE or (channel == Channel.API and password):
         person = SimpleNamespace(first_name=first_name, last_name=last_name, email=email)
         hashed = password_hash(password, person)
     person = PersonData(first_name, last_name, birth_date, street, postcode.strip(), city)
@@ -577,15 +578,16 @@ def _confirm_pair(
 
 def _manage(registration: Registration) -> tuple:
     """How the person manages the pair, with the link: the log-in page in their language
-    for online registrations, the start page (hotline, information) for phone ones (R21)."""
+    for registrations with a password, the start page (hotline, information) for those
+    without (R21: by phone, or through a partner's portal without one)."""
     with translation.override(registration.language):
-        path = reverse("registrations:log_in" if registration.channel == Channel.ONLINE else "home")
+        path = reverse("registrations:log_in" if registration.password else "home")
     return _manage_text(registration), settings.SITE_URL.rstrip("/") + path
 
 
 def _manage_text(registration: Registration):
     # R21: phone registrations have no password; they call.
-    return MANAGE_BY_LOGIN if registration.channel == Channel.ONLINE else MANAGE_BY_PHONE
+    return MANAGE_BY_LOGIN if registration.password else MANAGE_BY_PHONE
 
 
 DELETED_TEXT = _(

@@ -65,7 +65,8 @@ CENTRE_STAFF = Role(
 # Regions, districts, postcodes, vaccines, deliveries, centres, slots and pairs; deciding
 # on registrations held by the population-register check (R14: view and change, which the
 # review actions need); the daily print batches of letters (R17) and their letters; the
-# regions' information pages (FAQ, quick guides, imprint and other pages).
+# regions' information pages (FAQ, quick guides, imprint and other pages); partner systems
+# of the API with their keys and webhooks, the deliveries and call log read only.
 OPERATOR = Role(
     key="operator",
     group="Operator",
@@ -89,8 +90,13 @@ OPERATOR = Role(
                 "booking.appointment",
                 "information.faqentry",
                 "information.page",
+                "api.partner",
+                "api.apikey",
+                "api.webhook",
             )
         ),
+        model_permissions("api.webhookdelivery", "view"),
+        model_permissions("api.partnercall", "view"),
         model_permissions("registrations.registration", "view", "change"),
         model_permissions("registrations.printbatch", "view"),
         model_permissions("registrations.letter", "view"),

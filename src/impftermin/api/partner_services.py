@@ -1,0 +1,191 @@
+"""What a partner system does through the API, each in one transaction with its call-log
+entry's subject and its webhook events: the codes and registrations apps' services decide
+(no second booking path); this module adds the partner's scope, regions and events."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+from impftermin.api.models import ApiKey, Partner, Scope
+from impftermin.api.services import webhooks_notify
+from impftermin.booking.models import AppointmentPair, Channel
+from impftermin.booking.selectors import booked_appointments, live_pair_for
+from impftermin.booking.services import BookingResult
+from impftermin.codes.models import CodeSet
+from impftermin.codes.services import (
+    code_book_pair,
+    code_cancel,
+    code_rebook,
+    code_set_for,
+    codes_book_adjacent,
+)
+from impftermin.core.errors import ServiceError
+from impftermin.core.throttle import Limit, attempt_give_back, attempt_take
+from impftermin.regions.models import District
+from impftermin.registrations.models import Registration
+from impftermin.registrations.selectors import registration_for_caller
+from impftermin.registrations.services import registration_create
+
+# Registration look-ups by Vorgangskennung + date of birth, as at the call center: per
+# partner and per Vorgangskennung, counted before the check, given back on success.
+LOOKUPS_PER_PARTNER = Limit("api-registration-partner", 300, dt.timedelta(hours=1))
+LOOKUPS_PER_TARGET = Limit("api-registration-target", 5, dt.timedelta(minutes=15))
+
+NOT_ALLOWED = _("Dieser Schlüssel darf das nicht.")
+UNKNOWN_REGISTRATION = _("Diese Registrierung gibt es nicht, oder das Geburtsdatum passt nicht.")
+
+
+def scope_check(key: ApiKey, scope: Scope) -> None:
+    if scope not in (key.partner.scopes or []):
+        raise ServiceError("scope_missing", NOT_ALLOWED, scope=str(scope))
+
+
+def _regions(partner: Partner) -> set[int]:
+    return set(partner.regions.values_list("pk", flat=True))
+
+
+def partner_district(key: ApiKey, ags: object) -> District:
+    """A district of the partner's regions, by its AGS; others read as unknown."""
+    district = District.objects.filter(ags=str(ags)).select_related("region").first()
+    if district is None or district.region_id not in _regions(key.partner):
+        raise ServiceError("unknown_district", _("Diesen Kreis gibt es nicht."), field="district")
+    return district
+
+
+def partner_code_set(key: ApiKey, code: object) -> CodeSet:
+    """The person behind a code of the partner's regions; others read as unknown."""
+    code_set = code_set_for(code)
+    if code_set.region_id not in _regions(key.partner):
+        raise ServiceError(
+            "code_unknown", _("Diesen Vermittlungscode kennen wir nicht."), field="code"
+        )
+    return code_set
+
+
+def booking_payload(pair: AppointmentPair) -> dict:
+    """What a webhook says about a pair: ids, times and the centre — no personal data."""
+    return {
+        "pair": pair.pk,
+        "status": pair.status,
+        "centre": pair.centre_id,
+        "vaccine": pair.vaccine.code,
+        "appointments": [
+            {"dose": a.dose, "start": a.slot.start.isoformat()} for a in booked_appointments(pair)
+        ],
+    }
+
+
+def _notify(partner: Partner, event: str, pairs: list[AppointmentPair]) -> None:
+    for pair in pairs:
+        webhooks_notify(partner=partner, event=event, payload=booking_payload(pair))
+
+
+def partner_book(
+    *,
+    key: ApiKey,
+    codes: list[str],
+    district_ags: object,
+    first_slot_id: int,
+    second_slot_id: int | None,
+) -> BookingResult:
+    """Book with 1 code (a pair) or 2-4 codes (pairs side by side, R7)."""
+    scope_check(key, Scope.BOOK)
+    for code in codes:
+        partner_code_set(key, code)
+    district = partner_district(key, district_ags)
+    with transaction.atomic():
+        if len(codes) == 1:
+            result = code_book_pair(
+                code=codes[0],
+                district_id=district.pk,
+                first_slot_id=first_slot_id,
+                second_slot_id=second_slot_id,
+                channel=Channel.API,
+            )
+        else:
+            result = codes_book_adjacent(
+                codes=codes,
+                district_id=district.pk,
+                first_slot_id=first_slot_id,
+                second_slot_id=second_slot_id,
+                channel=Channel.API,
+            )
+        _notify(key.partner, "booking.created", result.pairs)
+    return result
+
+
+def partner_booking(*, key: ApiKey, code: object) -> AppointmentPair:
+    """The live pair behind a code (R10)."""
+    scope_check(key, Scope.MANAGE)
+    code_set = partner_code_set(key, code)
+    pair = live_pair_for(holder=code_set.holder)
+    if pair is None:
+        raise ServiceError(
+            "no_booking", _("Mit diesem Code ist kein Termin gebucht."), field="code"
+        )
+    return pair
+
+
+def partner_rebook(
+    *, key: ApiKey, code: str, first_slot_id: int, second_slot_id: int | None
+) -> BookingResult:
+    scope_check(key, Scope.MANAGE)
+    partner_code_set(key, code)
+    with transaction.atomic():
+        result = code_rebook(
+            code=code,
+            first_slot_id=first_slot_id,
+            second_slot_id=second_slot_id,
+            channel=Channel.API,
+        )
+        _notify(key.partner, "booking.rebooked", result.pairs)
+    return result
+
+
+def partner_cancel(*, key: ApiKey, code: str) -> AppointmentPair:
+    scope_check(key, Scope.MANAGE)
+    partner_code_set(key, code)
+    with transaction.atomic():
+        pair = code_cancel(code=code)
+        _notify(key.partner, "booking.cancelled", [pair])
+    return pair
+
+
+def partner_register(*, key: ApiKey, region_slug: object, **fields) -> Registration:
+    """A registration in assignment mode (R13-R15), with a password when the partner's
+    portal lets the person set one, else without (like the phone, R21)."""
+    scope_check(key, Scope.REGISTER)
+    region_id = next(
+        (pk for pk, slug in key.partner.regions.values_list("pk", "slug") if slug == region_slug),
+        None,
+    )
+    if region_id is None:
+        raise ServiceError("unknown_region", _("Diese Region gibt es nicht."), field="region")
+    return registration_create(region_id=region_id, channel=Channel.API, **fields)
+
+
+@dataclass(frozen=True)
+class RegistrationState:
+    registration: Registration
+    pair: AppointmentPair | None
+
+
+def partner_registration(
+    *, key: ApiKey, vorgangskennung: object, birth_date: object
+) -> RegistrationState:
+    """A registration found by Vorgangskennung AND date of birth (as at the call center,
+    R20), of the partner's regions; throttled per partner and per Vorgangskennung."""
+    scope_check(key, Scope.REGISTER)
+    target = str(vorgangskennung).upper().replace("-", "").replace(" ", "")[:20]
+    checks = [(LOOKUPS_PER_PARTNER, str(key.partner_id)), (LOOKUPS_PER_TARGET, target)]
+    attempt_take(checks)
+    registration = registration_for_caller(vorgangskennung, birth_date)
+    if registration is None or registration.region_id not in _regions(key.partner):
+        raise ServiceError("registration_unknown", UNKNOWN_REGISTRATION, field="vorgangskennung")
+    for limit, value in checks:
+        attempt_give_back(limit, value)
+    return RegistrationState(registration, live_pair_for(holder=registration.holder))
