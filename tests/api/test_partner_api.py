@@ -382,3 +382,18 @@ def test_API_registration_in_a_codes_region_is_refused(partner_world):
     refused = call(partner_world, "post", "/partner/registrations", body)
     assert refused.status_code == 404 and refused.json()["code"] == "unknown_region"
     assert not Registration.objects.exists()
+
+
+def test_API_example_session_command_runs_and_leaves_nothing_behind(partner_world):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from impftermin.api.models import Partner
+
+    out = StringIO()
+    before = Partner.objects.count()
+    call_command("api_example_session", stdout=out)
+    text = out.getvalue()
+    assert "< 201 (Idempotent-Replayed: true)" in text and "< 404" in text
+    assert Partner.objects.count() == before and not AppointmentPair.objects.exists()

@@ -118,7 +118,7 @@ def test_R21_a_phone_registration_has_no_password(pool):
         ({"birth_date": dt.date(2015, 1, 1)}, "vaccine_not_eligible"),
         ({"birth_date": "1950-03-15"}, "birth_date_invalid"),
         ({"centre_id": "x"}, "unknown_centre"),
-        ({"channel": "api"}, "channel_invalid"),
+        ({"channel": "assignment"}, "channel_invalid"),
     ],
 )
 def test_bad_registration_input_is_refused_and_nothing_stored(pool, fields, code):

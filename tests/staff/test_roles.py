@@ -72,7 +72,8 @@ def test_setup_roles_command_reports_and_runs_again_without_change():
 def test_what_each_role_may_do():
     # The operator keeps all that the demo operator had (every permission of these apps)
     # and reviews registrations and downloads the print batches; it writes the regions'
-    # information pages (issue 11).
+    # information pages (issue 11) and manages the API's partners, keys and webhooks
+    # (issue 8), reading their deliveries and call log.
     domain = {
         f"{p.content_type.app_label}.{p.codename}"
         for p in Permission.objects.filter(
@@ -92,7 +93,12 @@ def test_what_each_role_may_do():
         "registrations.view_letter",
         "vaccinations.view_vaccination",
     }
-    assert OPERATOR.permissions == domain | review
+    partners = {
+        f"api.{action}_{model}"
+        for action in ("add", "change", "delete", "view")
+        for model in ("partner", "apikey", "webhook")
+    } | {"api.view_webhookdelivery", "api.view_partnercall"}
+    assert OPERATOR.permissions == domain | review | partners
     assert AGENT.permissions == {"staff.use_console"}
     assert SUPERVISOR.permissions == AGENT.permissions | {
         "staff.view_call_statistics",

@@ -534,7 +534,9 @@ def _logged(request: HttpRequest, operation: str, run: Callable[[], tuple[int, d
             )
             if claim.status:
                 partner_call_record(key=key, operation=operation + ":replayed", status=claim.status)
-                response = api.create_response(request, claim.body, status=claim.status)
+                response = HttpResponse(
+                    claim.body, status=claim.status, content_type="application/json; charset=utf-8"
+                )
                 response["Idempotent-Replayed"] = "true"
                 return response
         try:
@@ -553,7 +555,8 @@ def _logged(request: HttpRequest, operation: str, run: Callable[[], tuple[int, d
             idempotent_abandon(claim=claim)
         raise
     if claim is not None:
-        idempotent_finish(claim=claim, status=status, body=body)
+        rendered = api.create_response(request, body, status=status).content.decode()
+        idempotent_finish(claim=claim, status=status, body=rendered)
     partner_call_record(
         key=key,
         operation=operation,

@@ -2,7 +2,6 @@
 revocable), what each key may do and where, a log of every call, the replies kept for
 idempotency keys, and signed webhooks with their deliveries."""
 
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -91,7 +90,7 @@ class IdempotentReply(models.Model):
     key = models.CharField(max_length=100)
     fingerprint = models.CharField(max_length=64)
     status = models.PositiveSmallIntegerField(default=0)
-    body = models.JSONField(null=True, encoder=DjangoJSONEncoder)
+    body = models.TextField(blank=True)  # the JSON as first sent, byte for byte
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

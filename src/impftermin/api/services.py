@@ -133,7 +133,8 @@ def idempotent_begin(*, partner: Partner, key: object, fingerprint: str) -> Idem
     return earlier
 
 
-def idempotent_finish(*, claim: IdempotentReply, status: int, body: object) -> None:
+def idempotent_finish(*, claim: IdempotentReply, status: int, body: str) -> None:
+    """Keep the reply (its JSON text) for a repeat of the request."""
     IdempotentReply.objects.filter(pk=claim.pk).update(status=status, body=body)
 
 

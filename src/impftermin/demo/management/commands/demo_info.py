@@ -34,6 +34,8 @@ class Command(BaseCommand):
             (_("Englisch"), english),
             (_("Lebenszeichen"), reverse("healthz")),
             (_("Bereitschaft"), reverse("readyz")),
+            (_("Schnittstelle (OpenAPI)"), reverse("api-v1:openapi-view")),
+            (_("Schnittstelle von 2021"), reverse("its:centres")),
         ]
         width = max(len(str(label)) for label, _path in links) + 1
         self.stdout.write(self.style.SUCCESS(_("Impftermin (Entwicklung)")))
