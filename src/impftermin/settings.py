@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "impftermin.vaccinations",
     "impftermin.its",
     "impftermin.api",
+    "impftermin.waitingroom",
     "ninja",  # serves its API documentation's scripts itself (no CDN)
     "impftermin.demo",
 ]
@@ -110,6 +111,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): the second factor
     "django.contrib.messages.middleware.MessageMiddleware",
     "impftermin.staff.middleware.StaffIdleMiddleware",  # staff log-out after STAFF_IDLE_MINUTES
+    "impftermin.waitingroom.middleware.WaitingRoomMiddleware",  # issue 9: the queue at peaks
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -159,6 +161,9 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# The waiting rooms' queues (issue 9): in Redis when there is one, else in the database.
+WAITING_ROOM_BACKEND = os.environ.get("WAITING_ROOM_BACKEND", "redis" if REDIS_URL else "database")
 
 TASKS = {
     "default": {

@@ -98,6 +98,7 @@ def test_what_each_role_may_do():
         for action in ("add", "change", "delete", "view")
         for model in ("partner", "apikey", "webhook")
     } | {"api.view_webhookdelivery", "api.view_partnercall"}
+    partners |= {f"waitingroom.{a}_waitingroom" for a in ("add", "change", "delete", "view")}
     assert OPERATOR.permissions == domain | review | partners
     assert AGENT.permissions == {"staff.use_console"}
     assert SUPERVISOR.permissions == AGENT.permissions | {

@@ -39,6 +39,7 @@ from impftermin.staff import roles
 from impftermin.staff import services as staff_services
 from impftermin.vaccines import services as vaccine_services
 from impftermin.vaccines.models import Delivery, Vaccine
+from impftermin.waitingroom.services import waiting_room_ensure
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 REGION_FILES = ("westfalen-lippe.json", "hessen.json")
@@ -395,6 +396,9 @@ def demo_data_load(
         ]
         for region in regions:
             _load_information(region, directory, result)
+            # Issue 9: every region has a waiting room that switches itself on at a crowd.
+            if waiting_room_ensure(region_id=region.pk):
+                result.created["waiting_room"] = result.created.get("waiting_room", 0) + 1
     except KeyError as exc:
         raise ServiceError(
             "demo_data_invalid",

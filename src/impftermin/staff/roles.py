@@ -66,7 +66,8 @@ CENTRE_STAFF = Role(
 # on registrations held by the population-register check (R14: view and change, which the
 # review actions need); the daily print batches of letters (R17) and their letters; the
 # regions' information pages (FAQ, quick guides, imprint and other pages); partner systems
-# of the API with their keys and webhooks, the deliveries and call log read only.
+# of the API with their keys and webhooks, the deliveries and call log read only; the
+# regions' waiting rooms (issue 9).
 OPERATOR = Role(
     key="operator",
     group="Operator",
@@ -93,6 +94,7 @@ OPERATOR = Role(
                 "api.partner",
                 "api.apikey",
                 "api.webhook",
+                "waitingroom.waitingroom",
             )
         ),
         model_permissions("api.webhookdelivery", "view"),

@@ -1,0 +1,137 @@
+"""The gate in front of the booking pages (codes and registration flows, the account) and
+the 2021 protocol: when the visitor's region has its waiting room on, a visitor without
+a valid admission gets a ticket and the waiting page until the ticket's turn comes; then
+the request goes through and the admission is handed out with it. Staff pass, and the
+partners' API (/api/v1/, with keys) is not behind it. Links from mails (e-mail
+confirmation, standby offers, password reset) pass too: they hold a deadline."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.shortcuts import render
+from django.utils import translation
+
+from impftermin.core.flow import recall
+from impftermin.regions.models import District, Region
+from impftermin.waitingroom import services
+
+GATED = {"codes", "registrations", "its"}
+PASSING = {
+    "codes:confirm_email",
+    "codes:standby_offer",
+    "registrations:password_reset",
+    "its:centres",
+}
+REFRESH_SECONDS = 20
+
+
+def region_of(request, match) -> int | None:
+    """The region a gated request belongs to, as far as it is known yet: the protocol's
+    group, the region chosen on the home page, the one the flow placed the person in, or
+    the one whose ticket or admission the visitor holds. None at the very start (the
+    postcode page): the next page knows."""
+    if match.namespace == "its":
+        return (
+            District.objects.filter(ags=match.kwargs.get("ags"))
+            .values_list("region_id", flat=True)
+            .first()
+        )
+    slug = request.GET.get("region")
+    if isinstance(slug, str) and slug:
+        found = Region.objects.filter(slug=slug[:60]).values_list("pk", flat=True).first()
+        if found:
+            return found
+    for key in ("codes_flow", "registration_flow"):
+        region = (recall(request, key) or {}).get("region")
+        if isinstance(region, int):
+            return region
+    district = (recall(request, "codes_booking") or {}).get("district")
+    if isinstance(district, int):
+        found = District.objects.filter(pk=district).values_list("region_id", flat=True).first()
+        if found:
+            return found
+    for name in request.COOKIES:
+        prefix, _sep, number = name.rpartition("-")
+        if prefix in ("wr-pass", "wr-ticket") and number.isdigit():
+            return int(number)
+    return None
+
+
+class WaitingRoomMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        admitted = getattr(request, "_waiting_room_admitted", None)
+        if admitted is not None:
+            room = admitted
+            response.set_cookie(
+                services.admission_cookie_name(room.region_id),
+                services.admission_signed(room.region_id),
+                max_age=room.minutes * 60,
+                secure=settings.SESSION_COOKIE_SECURE,
+                httponly=True,
+                samesite="Lax",
+            )
+            response.delete_cookie(services.ticket_cookie_name(room.region_id))
+        return response
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        match = request.resolver_match
+        if match is None or match.namespace not in GATED or match.view_name in PASSING:
+            return None
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and user.is_staff:
+            return None
+        region_id = region_of(request, match)
+        room = services.room_for(region_id) if region_id else None
+        if room is None:
+            return None
+        if services.admission_valid(
+            request.COOKIES.get(services.admission_cookie_name(region_id)), room
+        ):
+            return None
+        now = services.clock()
+        services.arrival_count(room, now)
+        if not room.active(now):
+            return None
+        ticket = services.ticket_from(
+            request.COOKIES.get(services.ticket_cookie_name(region_id)), region_id
+        )
+        issued = ticket is None
+        if issued:
+            ticket = services.ticket_take(room, now)
+        place = services.ticket_place(room, ticket, now)
+        if place.admitted:
+            request._waiting_room_admitted = room
+            return None
+        return self._waiting_page(request, match, room, ticket, place, issued)
+
+    def _waiting_page(self, request, match, room, ticket, place, issued):
+        region = Region.objects.get(pk=room.region_id)
+        # 2021 clients look for the German words; the protocol speaks German.
+        language = "de" if match.namespace == "its" else translation.get_language()
+        with translation.override(language):
+            response = render(
+                request,
+                "waitingroom/wait.html",
+                {
+                    "region": region,
+                    "ahead": place.ahead,
+                    "wait_minutes": max(1, -(-place.wait_seconds // 60)),
+                    "refresh_seconds": REFRESH_SECONDS,
+                },
+            )
+        response["Cache-Control"] = "no-store"
+        response["Retry-After"] = str(min(REFRESH_SECONDS, place.wait_seconds))
+        if issued:
+            response.set_cookie(
+                services.ticket_cookie_name(room.region_id),
+                services.ticket_signed(room.region_id, ticket),
+                max_age=services.TICKET_DAYS * 86400,
+                secure=settings.SESSION_COOKIE_SECURE,
+                httponly=True,
+                samesite="Lax",
+            )
+        return response
