@@ -101,3 +101,12 @@ def pool(world, settings, tmp_path):
     register.write_text(REGISTER, encoding="utf-8")
     settings.POPULATION_REGISTER_FILE = register
     return world
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache: request-rate counters, cached settings and
+    answers of one test must not reach the next."""
+    from django.core.cache import cache
+
+    cache.clear()

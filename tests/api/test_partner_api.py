@@ -76,8 +76,8 @@ def test_API_every_partner_call_is_logged_without_personal_data(partner_world):
         ).status_code
         == 201
     )
-    call(partner_world, "get", f"/partner/bookings/{codes[0]}")
-    call(partner_world, "get", "/partner/bookings/ABCD-EFGH-JKMN")
+    call(partner_world, "post", "/partner/bookings/lookup", {"code": codes[0]})
+    call(partner_world, "post", "/partner/bookings/lookup", {"code": "ABCD-EFGH-JKMN"})
     calls = list(PartnerCall.objects.order_by("id").values_list("operation", "status", "which"))
     pair = AppointmentPair.objects.get()
     assert calls == [
@@ -103,7 +103,7 @@ def test_API_a_partner_sees_nothing_of_other_regions(partner_world):
     _partner, _key, text = make_partner(elsewhere, name="Anderswo-Portal")
     codes = codes_for(partner_world, "+4915112345678")
     for method, path, body in (
-        ("get", f"/partner/bookings/{codes[0]}", None),
+        ("post", "/partner/bookings/lookup", {"code": codes[0]}),
         ("post", "/partner/bookings", book_body(partner_world, codes[:1])),
         ("get", "/partner/pairs", {"district": partner_world.district.ags, "vaccine": "L920"}),
     ):
@@ -143,7 +143,7 @@ def test_API_book_a_pair_then_read_rebook_and_cancel_it_by_code(partner_world, s
     assert booked.status_code == 201 and booked.json()["booked"] is True
     pair = AppointmentPair.objects.get(status=PairStatus.BOOKED)
     assert pair.channel == Channel.API
-    read = call(partner_world, "get", f"/partner/bookings/{codes[1]}").json()
+    read = call(partner_world, "post", "/partner/bookings/lookup", {"code": codes[1]}).json()
     assert read["pair"] == pair.pk and [a["dose"] for a in read["appointments"]] == [1, 2]
     later = make_slot(partner_world.centre, partner_world.biontech, at(6, 9), capacity=2)
     later_second = make_slot(
@@ -152,15 +152,15 @@ def test_API_book_a_pair_then_read_rebook_and_cancel_it_by_code(partner_world, s
     moved = call(
         partner_world,
         "post",
-        f"/partner/bookings/{codes[0]}/rebook",
-        {"first_slot": later.pk, "second_slot": later_second.pk},
+        "/partner/bookings/rebook",
+        {"code": codes[0], "first_slot": later.pk, "second_slot": later_second.pk},
     )
     assert moved.status_code == 200, moved.content
     assert moved.json()["bookings"][0]["pair"] != pair.pk
-    cancelled = call(partner_world, "post", f"/partner/bookings/{codes[0]}/cancel")
+    cancelled = call(partner_world, "post", "/partner/bookings/cancel", {"code": codes[0]})
     assert cancelled.status_code == 200 and cancelled.json()["status"] == PairStatus.CANCELLED
     assert not AppointmentPair.objects.filter(status=PairStatus.BOOKED).exists()
-    gone = call(partner_world, "get", f"/partner/bookings/{codes[0]}")
+    gone = call(partner_world, "post", "/partner/bookings/lookup", {"code": codes[0]})
     assert gone.status_code == 404 and gone.json()["code"] == "no_booking"
 
 
@@ -206,6 +206,7 @@ def test_API_a_second_booking_with_the_same_code_answers_409(partner_world):
         ({"codes": ["kein-code"]}, 422, "codes"),
         ({"district": "99999"}, 404, "district"),
         ({"first_slot": 2**31 - 1}, 404, "first_slot"),
+        ({"first_slot": 2**40}, 422, "first_slot"),
     ],
 )
 def test_API_bad_booking_input_is_refused_in_the_one_format(partner_world, change, status, field):
@@ -253,7 +254,11 @@ def test_API_an_idempotency_key_reused_for_another_request_answers_409(partner_w
         HTTP_IDEMPOTENCY_KEY="k",
     )
     other = call(
-        partner_world, "post", f"/partner/bookings/{codes[0]}/cancel", HTTP_IDEMPOTENCY_KEY="k"
+        partner_world,
+        "post",
+        "/partner/bookings/cancel",
+        {"code": codes[0]},
+        HTTP_IDEMPOTENCY_KEY="k",
     )
     assert other.status_code == 409 and other.json()["code"] == "idempotency_key_reused"
     assert AppointmentPair.objects.filter(status=PairStatus.BOOKED).count() == 1
@@ -340,9 +345,9 @@ def test_API_register_and_query_a_registration(pool):
     assert answer["status"] == "waiting" and answer["booking"] is None
     found = call(
         pool,
-        "get",
-        f"/partner/registrations/{registration.vorgangskennung}",
-        {"birth_date": "1950-03-15"},
+        "post",
+        "/partner/registrations/lookup",
+        {"vorgangskennung": registration.vorgangskennung, "birth_date": "1950-03-15"},
         key=text,
     )
     assert (
@@ -350,12 +355,12 @@ def test_API_register_and_query_a_registration(pool):
     )
     wrong = call(
         pool,
-        "get",
-        f"/partner/registrations/{registration.vorgangskennung}",
-        {"birth_date": "1950-03-16"},
+        "post",
+        "/partner/registrations/lookup",
+        {"vorgangskennung": registration.vorgangskennung, "birth_date": "1950-03-16"},
         key=text,
     )
-    assert wrong.status_code == 404 and wrong.json()["code"] == "registration_unknown"
+    assert wrong.status_code == 404 and wrong.json()["code"] == "not_found"
 
 
 def test_API_registration_lookups_are_throttled_per_vorgangskennung(pool):
@@ -367,9 +372,9 @@ def test_API_registration_lookups_are_throttled_per_vorgangskennung(pool):
     statuses = [
         call(
             pool,
-            "get",
-            f"/partner/registrations/{registration.vorgangskennung}",
-            {"birth_date": f"1950-01-{day:02d}"},
+            "post",
+            "/partner/registrations/lookup",
+            {"vorgangskennung": registration.vorgangskennung, "birth_date": f"1950-01-{day:02d}"},
             key=text,
         ).status_code
         for day in range(1, 8)
@@ -397,3 +402,32 @@ def test_API_example_session_command_runs_and_leaves_nothing_behind(partner_worl
     text = out.getvalue()
     assert "< 201 (Idempotent-Replayed: true)" in text and "< 404" in text
     assert Partner.objects.count() == before and not AppointmentPair.objects.exists()
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "1900-01-01"])
+def test_API_a_search_far_out_of_range_is_refused_plainly(partner_world, day):
+    query = {"district": partner_world.district.ags, "vaccine": "L920", "date_from": day}
+    response = call(partner_world, "get", "/partner/pairs", query)
+    assert response.status_code == 400 and response.json()["code"] == "date_invalid"
+
+
+def test_API_a_claim_left_by_a_dead_request_is_taken_over_after_a_minute(partner_world):
+    from impftermin.api.services import idempotency_fingerprint
+
+    codes = codes_for(partner_world, "+4915112345678")
+    body = book_body(partner_world, codes[:1])
+    stale = IdempotentReply.objects.create(
+        partner=partner_world.partner,
+        key="dead",
+        fingerprint=idempotency_fingerprint(
+            "POST", "/api/v1/partner/bookings", json.dumps(body).encode()
+        ),
+    )
+    busy = call(partner_world, "post", "/partner/bookings", body, HTTP_IDEMPOTENCY_KEY="dead")
+    assert busy.status_code == 409 and busy.json()["code"] == "idempotency_in_progress"
+    IdempotentReply.objects.filter(pk=stale.pk).update(
+        created_at=stale.created_at - dt.timedelta(minutes=2)
+    )
+    taken = call(partner_world, "post", "/partner/bookings", body, HTTP_IDEMPOTENCY_KEY="dead")
+    assert taken.status_code == 201
+    assert AppointmentPair.objects.filter(status=PairStatus.BOOKED).count() == 1

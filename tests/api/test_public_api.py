@@ -26,6 +26,7 @@ def test_API_regions_and_districts_are_listed_and_cacheable(public, client):
     assert {d["name"] for d in districts} == {"Münster", "Kreis Steinfurt"}
     missing = client.get("/api/v1/regions/nowhere/districts")
     assert missing.status_code == 404 and missing.json()["code"] == "unknown_region"
+    assert "public" not in missing["Cache-Control"]  # a refusal is never cached by proxies
 
 
 def test_API_centres_have_address_hours_accessibility_and_vaccines(public, client):

@@ -131,8 +131,27 @@ def test_API_a_booking_refused_sends_no_webhook_and_cancel_and_rebook_do(hooked)
     hooked.first.booked = 0
     hooked.first.save()
     assert book(hooked, codes[0]).status_code == 201
-    Client().post(f"/api/v1/partner/bookings/{codes[0]}/cancel", HTTP_X_API_KEY=hooked.key_text)
+    Client().post(
+        "/api/v1/partner/bookings/cancel",
+        json.dumps({"code": codes[0]}),
+        content_type="application/json",
+        HTTP_X_API_KEY=hooked.key_text,
+    )
     assert list(WebhookDelivery.objects.order_by("id").values_list("event", flat=True)) == [
         "booking.created",
         "booking.cancelled",
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_API_a_redirect_is_no_delivery(hooked):
+    receiver = Receiver(hooked.port, status=302)
+    try:
+        codes = codes_for(hooked, "+4915112345678")
+        assert book(hooked, codes[0]).status_code == 201
+        delivery = WebhookDelivery.objects.get()
+        assert webhook_deliver(delivery_id=delivery.pk) == "retry"
+    finally:
+        receiver.stop()
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.PENDING and "302" in delivery.last_error

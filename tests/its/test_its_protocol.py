@@ -14,6 +14,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 
@@ -165,6 +166,9 @@ def test_ITS_termincheck_says_whether_pairs_are_free_and_for_which_vaccines(its,
     assert refused.status_code == 400 and refused.json()["errors"][0]["code"] == "PLZ"
     its.slots["first"].booked = 1
     its.slots["first"].save()
+    # served from the cache for up to OFFERS_SECONDS (what 2021 bots polled hardest) ...
+    assert client.get(url, {"plz": PLZ}).json()["termineVorhanden"] is True
+    cache.clear()  # ... then computed anew
     assert client.get(url, {"plz": PLZ}).json()["termineVorhanden"] is False
 
 
@@ -211,6 +215,9 @@ def test_ITS_pin_requests_over_the_clients_limit_answer_429_with_retry_after(
         ({"plz": "99999"}, "PLZ"),
         ({"phone": "0211 123456"}, "MOBILE_NOT_MOBILE"),
         ({"email": "kein-at"}, "EMAIL_INVALID"),
+        ({"email": ["@"]}, "EMAIL_INVALID"),
+        ({"email": {"@": 1}}, "EMAIL_INVALID"),
+        ({"phone": 15112345678}, "MOBILE_INVALID"),
         ({"birthday": "2015-01-01"}, "NICHT_BERECHTIGT"),  # too young for every vaccine
         ({"einzeltermin": True}, "NICHT_BERECHTIGT"),  # no single-dose vaccine offered here
     ],
@@ -281,6 +288,8 @@ def test_ITS_login_reports_kv_vaccines_and_whether_the_code_is_booked(its, clien
         {},
         {"HTTP_AUTHORIZATION": "Bearer abc"},
         {"HTTP_AUTHORIZATION": "Basic %%%"},
+        {"HTTP_AUTHORIZATION": "Basic ä"},
+        {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(b":\xff\xfe").decode()},
         basic("ABCD-EFGH-JKMN"),
         basic("kurz"),
     ],

@@ -17,9 +17,10 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from django.core.cache import cache
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
+from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.cache import cache_control
 from ninja import Field, NinjaAPI, Path, Query, Schema, Status
 from ninja.decorators import decorate_view
 from ninja.errors import AuthenticationError, HttpError
@@ -38,6 +39,7 @@ from impftermin.api.services import (
 )
 from impftermin.booking.models import AppointmentPair
 from impftermin.booking.selectors import (
+    MAX_SEARCH_DAYS,
     PairOption,
     booked_appointments,
     free_days,
@@ -57,9 +59,9 @@ from impftermin.vaccines.models import Vaccine
 # 1), in any case, with or without dashes or spaces between them.
 CODE_PATTERN = r"^(?:[A-HJKMNP-Za-hjkmnp-z2-9][ -]?){12}$"
 CodeText = Annotated[str, Field(pattern=CODE_PATTERN, examples=["ABCD-EFGH-JKMN"])]
-CodePath = Annotated[str, Path(pattern=CODE_PATTERN, examples=["ABCD-EFGH-JKMN"])]
 
 PUBLIC_READS = Limit("api-public-client", 300, dt.timedelta(minutes=1))
+FAILED_KEYS = Limit("api-failed-key-client", 60, dt.timedelta(minutes=1))
 PARTNER_CALLS = Limit("api-partner-key", 600, dt.timedelta(minutes=1))
 AVAILABILITY_SECONDS = 30  # availability is computed at most this often per question
 MAX_AVAILABILITY_DAYS = 60
@@ -73,7 +75,7 @@ NOT_FOUND = {
     "unknown_pair",
     "code_unknown",
     "no_booking",
-    "registration_unknown",
+    "not_found",
     "postcode_unknown",
 }
 CONFLICT = {"holder_has_live_pair", "idempotency_key_reused", "idempotency_in_progress"}
@@ -86,7 +88,9 @@ class PartnerKey(APIKeyHeader):
 
     def authenticate(self, request: HttpRequest, key: str | None) -> ApiKey | None:
         found = api_key_check(key)
-        if found is not None:
+        if found is None:
+            rate_take(FAILED_KEYS, client_key(request))  # a wrong key costs a client
+        else:
             rate_take(PARTNER_CALLS, found.prefix)
         return found
 
@@ -187,6 +191,25 @@ UNAUTHENTICATED = _("Bitte senden Sie einen gültigen API-Schlüssel (X-API-Key)
 ERRORS = {400: Error, 404: Error, 422: Error, 429: Error}
 
 
+def cacheable(max_age: int) -> Callable:
+    """For decorate_view: a successful public read may be cached by browsers and proxies
+    for `max_age` seconds; refusals (404, 422, 429) may not."""
+
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            response = view(request, *args, **kwargs)
+            if response.status_code == 200:
+                patch_cache_control(response, public=True, max_age=max_age)
+            else:
+                patch_cache_control(response, no_store=True)
+            return response
+
+        return wrapped
+
+    return decorator
+
+
 def public(view: Callable) -> Callable:
     """Public reads: rate-limited per client, cacheable by browsers and proxies."""
 
@@ -266,7 +289,7 @@ def _district_out(district: District) -> dict:
 
 
 @api.get("/regions", response={200: list[RegionOut], **ERRORS}, tags=["public"])
-@decorate_view(cache_control(public=True, max_age=300))
+@decorate_view(cacheable(300))
 @public
 def regions(request: HttpRequest):
     """Regions and how they book."""
@@ -274,7 +297,7 @@ def regions(request: HttpRequest):
 
 
 @api.get("/regions/{slug}/districts", response={200: list[DistrictOut], **ERRORS}, tags=["public"])
-@decorate_view(cache_control(public=True, max_age=300))
+@decorate_view(cacheable(300))
 @public
 def districts(request: HttpRequest, slug: str):
     """The districts (Kreise, kreisfreie Städte) of a region."""
@@ -287,7 +310,7 @@ def districts(request: HttpRequest, slug: str):
 
 
 @api.get("/centres", response={200: list[CentreOut], **ERRORS}, tags=["public"])
-@decorate_view(cache_control(public=True, max_age=300))
+@decorate_view(cacheable(300))
 @public
 def centres(
     request: HttpRequest,
@@ -328,7 +351,7 @@ def centres(
 
 
 @api.get("/vaccines", response={200: list[VaccineOut], **ERRORS}, tags=["public"])
-@decorate_view(cache_control(public=True, max_age=300))
+@decorate_view(cacheable(300))
 @public
 def vaccines(request: HttpRequest):
     """The vaccines in use, with their code (L920 …), doses, interval and ages."""
@@ -336,7 +359,7 @@ def vaccines(request: HttpRequest):
 
 
 @api.get("/postcodes/{postcode}", response={200: list[DistrictOut], **ERRORS}, tags=["public"])
-@decorate_view(cache_control(public=True, max_age=3600))
+@decorate_view(cacheable(3600))
 @public
 def postcode(request: HttpRequest, postcode: str = Path(..., pattern=r"^[0-9]{5}$")):
     """The district(s) and region(s) of a postcode (a postcode may cross a border)."""
@@ -344,7 +367,7 @@ def postcode(request: HttpRequest, postcode: str = Path(..., pattern=r"^[0-9]{5}
 
 
 @api.get("/availability", response={200: list[AvailabilityOut], **ERRORS}, tags=["public"])
-@decorate_view(cache_control(public=True, max_age=AVAILABILITY_SECONDS))
+@decorate_view(cacheable(AVAILABILITY_SECONDS))
 @public
 def availability(
     request: HttpRequest,
@@ -442,7 +465,17 @@ class BookIn(Schema):
     second_slot: int | None = Field(None, ge=1, le=2**31 - 1)
 
 
+class CodeIn(Schema):
+    code: CodeText
+
+
+class RegistrationLookupIn(Schema):
+    vorgangskennung: str = Field(..., min_length=1, max_length=40, examples=["ABCD-EFGH-JKM3"])
+    birth_date: dt.date
+
+
 class RebookIn(Schema):
+    code: CodeText
     first_slot: int = Field(..., ge=1, le=2**31 - 1)
     second_slot: int | None = Field(None, ge=1, le=2**31 - 1)
 
@@ -520,8 +553,11 @@ class BookedOut(Schema):
 
 
 def _logged(request: HttpRequest, operation: str, run: Callable[[], tuple[int, dict]], which=None):
-    """Run a partner operation: its call-log entry whatever the outcome, and for writes
-    with an `Idempotency-Key` the first answer kept and given again for a repeat."""
+    """Run a partner operation: its call-log entry whatever the outcome. For a POST with an
+    `Idempotency-Key` the reply is kept in the same transaction as the change (a kept
+    reply means the change holds; a change rolled back leaves the key free), and a repeat
+    of the request gets it again. A refusal commits what the services mean to keep even
+    then (attempt counters): their own work is rolled back within their blocks."""
     key: ApiKey = request.auth
     idempotency = request.headers.get("Idempotency-Key") if request.method == "POST" else None
     claim = None
@@ -532,37 +568,41 @@ def _logged(request: HttpRequest, operation: str, run: Callable[[], tuple[int, d
                 key=idempotency,
                 fingerprint=idempotency_fingerprint(request.method, request.path, request.body),
             )
-            if claim.status:
-                partner_call_record(key=key, operation=operation + ":replayed", status=claim.status)
-                response = HttpResponse(
-                    claim.body, status=claim.status, content_type="application/json; charset=utf-8"
-                )
-                response["Idempotent-Replayed"] = "true"
-                return response
-        try:
-            status, body = run()
-        except ServiceError as error:
-            if error.code == "throttled" or claim is None:
-                raise
-            status, body = status_of(error), error_body(error)
     except ServiceError as error:
-        if claim is not None and claim.status == 0:
-            idempotent_abandon(claim=claim)
         partner_call_record(key=key, operation=operation, status=status_of(error))
         raise
+    if claim is not None and claim.status:
+        partner_call_record(key=key, operation=operation + ":replayed", status=claim.status)
+        response = HttpResponse(
+            claim.body, status=claim.status, content_type="application/json; charset=utf-8"
+        )
+        response["Idempotent-Replayed"] = "true"
+        return response
+    refusal = None
+    try:
+        with transaction.atomic():
+            try:
+                status, body = run()
+            except ServiceError as error:
+                refusal = error
+                status, body = status_of(error), error_body(error)
+            if claim is not None and refusal is not None and refusal.code == "throttled":
+                idempotent_abandon(claim=claim)  # not an answer: the key may be used again
+            elif claim is not None:
+                rendered = api.create_response(request, body, status=status).content.decode()
+                idempotent_finish(claim=claim, status=status, body=rendered)
     except Exception:
-        if claim is not None and claim.status == 0:
-            idempotent_abandon(claim=claim)
+        if claim is not None:
+            idempotent_abandon(claim=claim)  # rolled back: the key may be used again
         raise
-    if claim is not None:
-        rendered = api.create_response(request, body, status=status).content.decode()
-        idempotent_finish(claim=claim, status=status, body=rendered)
     partner_call_record(
         key=key,
         operation=operation,
         status=status,
         which=which(body) if which and status < 300 else "",
     )
+    if refusal is not None and (claim is None or refusal.code == "throttled"):
+        raise refusal  # answered by the exception handler (Retry-After for 429)
     return Status(status, body)
 
 
@@ -592,6 +632,12 @@ def pairs(
         found = partner.partner_district(request.auth, district)
         today = local_today()
         start = date_from or today
+        if not today - dt.timedelta(days=1) <= start <= today + dt.timedelta(days=MAX_SEARCH_DAYS):
+            raise ServiceError(
+                "date_invalid",
+                _("Bitte suchen Sie höchstens ein Jahr im Voraus."),
+                field="date_from",
+            )
         options = free_pair_options(
             district_id=found.pk,
             vaccine_id=get_vaccine(code=vaccine).pk,
@@ -632,29 +678,30 @@ def book(request: HttpRequest, payload: BookIn):
     return _logged(request, "bookings.create", run, which=_first_pair)
 
 
-@api.get(
-    "/partner/bookings/{code}",
+@api.post(
+    "/partner/bookings/lookup",
     auth=PARTNER,
     response={200: BookingOut, **PARTNER_ERRORS},
     tags=["partner"],
 )
-def booking(request: HttpRequest, code: CodePath):
-    """The booking behind a code (scope `manage`)."""
+def booking(request: HttpRequest, payload: CodeIn):
+    """The booking behind a code (scope `manage`). The code travels in the body, never in
+    a URL (URLs end up in logs)."""
 
     def run():
-        pair = partner.partner_booking(key=request.auth, code=code)
+        pair = partner.partner_booking(key=request.auth, code=payload.code)
         return 200, _booking_out(pair)
 
     return _logged(request, "bookings.read", run, which=lambda body: body["pair"])
 
 
 @api.post(
-    "/partner/bookings/{code}/rebook",
+    "/partner/bookings/rebook",
     auth=PARTNER,
     response={**PARTNER_ERRORS, 200: BookedOut, 409: SlotTaken},
     tags=["partner"],
 )
-def rebook(request: HttpRequest, code: CodePath, payload: RebookIn):
+def rebook(request: HttpRequest, payload: RebookIn):
     """Move the booking behind a code (scope `manage`); the new pair is claimed before
     the old one is given up."""
 
@@ -662,7 +709,7 @@ def rebook(request: HttpRequest, code: CodePath, payload: RebookIn):
         return _result(
             partner.partner_rebook(
                 key=request.auth,
-                code=code,
+                code=payload.code,
                 first_slot_id=payload.first_slot,
                 second_slot_id=payload.second_slot,
             ),
@@ -673,16 +720,16 @@ def rebook(request: HttpRequest, code: CodePath, payload: RebookIn):
 
 
 @api.post(
-    "/partner/bookings/{code}/cancel",
+    "/partner/bookings/cancel",
     auth=PARTNER,
     response={200: BookingOut, **PARTNER_ERRORS},
     tags=["partner"],
 )
-def cancel(request: HttpRequest, code: CodePath):
+def cancel(request: HttpRequest, payload: CodeIn):
     """Cancel the booking behind a code (scope `manage`); the seats are free at once."""
 
     def run():
-        return 200, _booking_out(partner.partner_cancel(key=request.auth, code=code))
+        return 200, _booking_out(partner.partner_cancel(key=request.auth, code=payload.code))
 
     return _logged(request, "bookings.cancel", run, which=lambda body: body["pair"])
 
@@ -722,19 +769,22 @@ def register(request: HttpRequest, payload: RegistrationIn):
     return _logged(request, "registrations.create", run)
 
 
-@api.get(
-    "/partner/registrations/{vorgangskennung}",
+@api.post(
+    "/partner/registrations/lookup",
     auth=PARTNER,
     response={200: RegistrationOut, **PARTNER_ERRORS},
     tags=["partner"],
 )
-def registration(request: HttpRequest, vorgangskennung: str, birth_date: dt.date):
+def registration(request: HttpRequest, payload: RegistrationLookupIn):
     """A registration by Vorgangskennung and date of birth (scope `register`): its state
-    and pair. Throttled per partner and per Vorgangskennung."""
+    and pair. Throttled per partner and per Vorgangskennung (whoever asks, the call
+    center included); both travel in the body, never in a URL."""
 
     def run():
         state = partner.partner_registration(
-            key=request.auth, vorgangskennung=vorgangskennung, birth_date=birth_date
+            key=request.auth,
+            vorgangskennung=payload.vorgangskennung,
+            birth_date=payload.birth_date,
         )
         return 200, _registration_out(state)
 

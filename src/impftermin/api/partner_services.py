@@ -24,19 +24,22 @@ from impftermin.codes.services import (
     codes_book_adjacent,
 )
 from impftermin.core.errors import ServiceError
-from impftermin.core.throttle import Limit, attempt_give_back, attempt_take
+from impftermin.core.throttle import Limit, attempt_take
 from impftermin.regions.models import District
 from impftermin.registrations.models import Registration
-from impftermin.registrations.selectors import registration_for_caller
-from impftermin.registrations.services import registration_create
+from impftermin.registrations.services import (
+    LOOKUP_NOT_FOUND,
+    registration_create,
+    registration_find,
+)
 
-# Registration look-ups by Vorgangskennung + date of birth, as at the call center: per
-# partner and per Vorgangskennung, counted before the check, given back on success.
+# Registration look-ups (each a guess at a date of birth, counted also per Vorgangskennung
+# by registrations.services, whoever asks) and registrations (each a question to the
+# population register), per partner.
 LOOKUPS_PER_PARTNER = Limit("api-registration-partner", 300, dt.timedelta(hours=1))
-LOOKUPS_PER_TARGET = Limit("api-registration-target", 5, dt.timedelta(minutes=15))
+REGISTRATIONS_PER_PARTNER = Limit("api-registration-create", 2000, dt.timedelta(hours=1))
 
 NOT_ALLOWED = _("Dieser Schlüssel darf das nicht.")
-UNKNOWN_REGISTRATION = _("Diese Registrierung gibt es nicht, oder das Geburtsdatum passt nicht.")
 
 
 def scope_check(key: ApiKey, scope: Scope) -> None:
@@ -165,6 +168,7 @@ def partner_register(*, key: ApiKey, region_slug: object, **fields) -> Registrat
     )
     if region_id is None:
         raise ServiceError("unknown_region", _("Diese Region gibt es nicht."), field="region")
+    attempt_take([(REGISTRATIONS_PER_PARTNER, str(key.partner_id))])
     return registration_create(region_id=region_id, channel=Channel.API, **fields)
 
 
@@ -178,14 +182,13 @@ def partner_registration(
     *, key: ApiKey, vorgangskennung: object, birth_date: object
 ) -> RegistrationState:
     """A registration found by Vorgangskennung AND date of birth (as at the call center,
-    R20), of the partner's regions; throttled per partner and per Vorgangskennung."""
+    R20), of the partner's regions (others read as not found)."""
     scope_check(key, Scope.REGISTER)
-    target = str(vorgangskennung).upper().replace("-", "").replace(" ", "")[:20]
-    checks = [(LOOKUPS_PER_PARTNER, str(key.partner_id)), (LOOKUPS_PER_TARGET, target)]
-    attempt_take(checks)
-    registration = registration_for_caller(vorgangskennung, birth_date)
-    if registration is None or registration.region_id not in _regions(key.partner):
-        raise ServiceError("registration_unknown", UNKNOWN_REGISTRATION, field="vorgangskennung")
-    for limit, value in checks:
-        attempt_give_back(limit, value)
+    registration = registration_find(
+        vorgangskennung=vorgangskennung,
+        birth_date=birth_date,
+        asker=(LOOKUPS_PER_PARTNER, str(key.partner_id)),
+    )
+    if registration.region_id not in _regions(key.partner):
+        raise ServiceError("not_found", LOOKUP_NOT_FOUND, field="vorgangskennung")
     return RegistrationState(registration, live_pair_for(holder=registration.holder))

@@ -95,6 +95,10 @@ def partner_call_record(*, key: ApiKey, operation: str, status: int, which: obje
 # --- idempotency keys ---------------------------------------------------------------------
 
 
+IN_PROGRESS = _(
+    "Die erste Anfrage mit diesem Idempotency-Key läuft noch. Bitte gleich erneut senden."
+)
+STALE_CLAIM = dt.timedelta(minutes=1)  # longer than any request may run
 IDEMPOTENCY_REUSED = _("Dieser Idempotency-Key wurde schon für eine andere Anfrage verwendet.")
 
 
@@ -113,22 +117,32 @@ def idempotent_begin(*, partner: Partner, key: object, fingerprint: str) -> Idem
             _("Der Idempotency-Key hat 1 bis 100 druckbare Zeichen."),
             field="Idempotency-Key",
         )
-    try:
-        with transaction.atomic():
-            return IdempotentReply.objects.create(partner=partner, key=key, fingerprint=fingerprint)
-    except IntegrityError:
-        pass
-    earlier = IdempotentReply.objects.get(partner=partner, key=key)
+    for _attempt in range(3):
+        try:
+            with transaction.atomic():
+                return IdempotentReply.objects.create(
+                    partner=partner, key=key, fingerprint=fingerprint
+                )
+        except IntegrityError:
+            pass
+        earlier = IdempotentReply.objects.filter(partner=partner, key=key).first()
+        if earlier is None:
+            continue  # abandoned or cleaned up meanwhile: claim it now
+        if earlier.status == 0 and earlier.created_at < timezone.now() - STALE_CLAIM:
+            # The first request's process died without an answer (its change rolled back
+            # with it): the key is free again.
+            IdempotentReply.objects.filter(pk=earlier.pk, status=0).delete()
+            continue
+        break
+    else:
+        raise ServiceError(
+            "idempotency_in_progress", IN_PROGRESS, field="Idempotency-Key", retry_after=1
+        )
     if earlier.fingerprint != fingerprint:
         raise ServiceError("idempotency_key_reused", IDEMPOTENCY_REUSED, field="Idempotency-Key")
     if earlier.status == 0:
         raise ServiceError(
-            "idempotency_in_progress",
-            _(
-                "Die erste Anfrage mit diesem Idempotency-Key läuft noch. Bitte gleich erneut senden."
-            ),
-            field="Idempotency-Key",
-            retry_after=1,
+            "idempotency_in_progress", IN_PROGRESS, field="Idempotency-Key", retry_after=1
         )
     return earlier
 
@@ -175,6 +189,17 @@ def webhook_signature(secret: str, timestamp: int, body: bytes) -> str:
     return f"t={timestamp},v1={mac.hexdigest()}"
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect would turn the POST into a GET without the event, or lead elsewhere:
+    it counts as not delivered."""
+
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
+
+
 def webhook_deliver(*, delivery_id: int) -> str:
     """POST one delivery if it is due and nobody else is sending it; a 2xx answer ends
     it, anything else is retried later (30 s, 1 min, … up to an hour between tries)."""
@@ -203,11 +228,11 @@ def webhook_deliver(*, delivery_id: int) -> str:
         },
     )
     try:
-        with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT) as response:  # noqa: S310
+        with _OPENER.open(request, timeout=WEBHOOK_TIMEOUT) as response:
             status = response.status
-    except urllib.error.HTTPError as error:
+    except urllib.error.HTTPError as error:  # including a redirect: not followed, not delivered
         status, problem = error.code, f"HTTP {error.code}"
-    except (OSError, ValueError) as error:
+    except Exception as error:  # unreachable, timeout, a malformed answer: try again later
         status, problem = 0, f"{type(error).__name__}: {error}"
     if 200 <= status < 300:
         WebhookDelivery.objects.filter(pk=delivery.pk).update(

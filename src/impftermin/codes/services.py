@@ -100,8 +100,10 @@ def pin_request(
     district = None if district_id is None else get_district(district_id, region_id=region.pk)
     mobile = normalise_mobile(mobile)
     try:
+        if not isinstance(email, str) or len(email) > 254:
+            raise ValidationError("not an address")
         validate_email(email)
-    except (ValidationError, TypeError):
+    except ValidationError:
         raise ServiceError(
             "email_invalid", _("Bitte geben Sie eine gültige E-Mail-Adresse an."), field="email"
         ) from None
@@ -470,16 +472,22 @@ def _check_can_book(code_sets: list[CodeSet], district_id: object) -> District:
         raise ServiceError("holder_has_live_pair", HOLDER_HAS_LIVE_PAIR, field="code")
     district = get_district(district_id, region_id=code_sets[0].region_id)
     for code_set in code_sets:
-        group = code_group_district_id(code_set)
-        if group is not None and group != district.pk:
-            raise ServiceError(
-                "code_other_group",
-                _(
-                    "Mit diesem Code können Sie nur in den Impfzentren des Kreises buchen, für den Sie ihn angefordert haben."
-                ),
-                field="code",
-            )
+        check_code_district(code_set, district)
     return district
+
+
+def check_code_district(code_set: CodeSet, district: District) -> None:
+    """Codes of a centre group (the 2021 protocol) book only in its district, on every
+    channel and on the standby list."""
+    group = code_group_district_id(code_set)
+    if group is not None and group != district.pk:
+        raise ServiceError(
+            "code_other_group",
+            _(
+                "Mit diesem Code können Sie nur in den Impfzentren des Kreises buchen, für den Sie ihn angefordert haben."
+            ),
+            field="code",
+        )
 
 
 def code_book_pair(

@@ -33,7 +33,7 @@ from impftermin.codes.models import (
     StandbyOfferStatus,
     StandbyStatus,
 )
-from impftermin.codes.services import after_booking, code_set_for
+from impftermin.codes.services import after_booking, check_code_district, code_set_for
 from impftermin.core.errors import ServiceError
 from impftermin.core.identifiers import keyed_hash
 from impftermin.notifications.services import message_send_later
@@ -65,6 +65,7 @@ def standby_join(*, code: str, district_id: int, vaccine_id: int) -> StandbyEntr
     person; joining again keeps the place)."""
     code_set = code_set_for(code)
     district = get_district(district_id, region_id=code_set.region_id)
+    check_code_district(code_set, district)
     vaccine = get_vaccine(vaccine_id)
     chosen = code_set.vaccine_id
     if chosen is not None and chosen != vaccine.pk:

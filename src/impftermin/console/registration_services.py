@@ -9,7 +9,6 @@ import datetime as dt
 from typing import Any
 
 from django.db import transaction
-from django.utils.translation import gettext_lazy as _
 
 from impftermin.audit.models import AuditAction, AuditSubject
 from impftermin.audit.services import audit_record
@@ -17,56 +16,39 @@ from impftermin.booking.models import Channel
 from impftermin.console.outcomes import CallOutcome
 from impftermin.core import identifiers
 from impftermin.core.errors import ServiceError
-from impftermin.core.throttle import Limit, attempt_give_back, attempt_take
+from impftermin.core.throttle import Limit
 from impftermin.registrations import services
 from impftermin.registrations.models import Registration
-from impftermin.registrations.selectors import registration_for_caller
 
 # An agent mistypes now and then; many failures in an hour look like guessing.
 LOOKUPS_PER_AGENT = Limit("console-registration-agent", 30, dt.timedelta(hours=1))
-# Against guessing one person's date of birth, whoever asks.
-LOOKUPS_PER_TARGET = Limit("console-registration-target", 5, dt.timedelta(minutes=15))
 
-NOT_FOUND = _(
-    "Zu dieser Vorgangskennung und diesem Geburtsdatum gibt es keine Registrierung. Bitte prüfen Sie beide Angaben."
-)
 REGISTRATION = AuditSubject.REGISTRATION
 
 
 def registration_lookup(
     *, user: Any, vorgangskennung: str, birth_date: dt.date, why: str
 ) -> Registration:
-    """Find a registration by Vorgangskennung and date of birth (R20), nothing else.
-    Every attempt counts first against the agent and the Vorgangskennung (parallel
-    attempts cannot slip past), a success gives it back; an unknown Vorgangskennung and a
-    wrong date of birth read the same. Each attempt, found or not, is audited."""
-    value = services.normalise_vorgangskennung(vorgangskennung)  # a typo: no attempt
-    checks = [(LOOKUPS_PER_AGENT, str(user.pk)), (LOOKUPS_PER_TARGET, value)]
+    """Find a registration by Vorgangskennung and date of birth (R20), nothing else, with
+    the agent's own limit (`services.registration_find`). Each attempt, found or not, is
+    audited."""
     try:
-        attempt_take(checks)
-    except ServiceError:
-        audit_record(
-            user=user,
-            action=AuditAction.LOOKUP,
-            what=REGISTRATION,
-            which="",
-            why=why,
-            detail="throttled",
+        registration = services.registration_find(
+            vorgangskennung=vorgangskennung,
+            birth_date=birth_date,
+            asker=(LOOKUPS_PER_AGENT, str(user.pk)),
         )
+    except ServiceError as error:
+        if error.code in ("throttled", "not_found"):
+            audit_record(
+                user=user,
+                action=AuditAction.LOOKUP,
+                what=REGISTRATION,
+                which="",
+                why=why,
+                detail="throttled" if error.code == "throttled" else "not found",
+            )
         raise
-    registration = registration_for_caller(value, birth_date)
-    if registration is None:
-        audit_record(
-            user=user,
-            action=AuditAction.LOOKUP,
-            what=REGISTRATION,
-            which="",
-            why=why,
-            detail="not found",
-        )
-        raise ServiceError("not_found", NOT_FOUND, field="vorgangskennung")
-    for limit, key in checks:
-        attempt_give_back(limit, key)
     audit_record(
         user=user, action=AuditAction.LOOKUP, what=REGISTRATION, which=registration.pk, why=why
     )

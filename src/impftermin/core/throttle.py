@@ -135,12 +135,12 @@ def rate_take(limit: Limit, value: str) -> None:
     start = int(now // window * window)
     key = f"rate:{_key(limit, value)}:{start}"
     if cache.add(key, 1, timeout=window + 1):
-        count = 1
-    else:
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add and incr: a new window
-            cache.add(key, 1, timeout=window + 1)
-            count = 1
-    if count > limit.attempts:
+        return
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr: a new window, counted anew
+        cache.add(key, 1, timeout=window + 1)
+        return
+    # None: the cache (Redis) is down and ignores errors: the service degrades, unlimited.
+    if count is not None and count > limit.attempts:
         raise throttled(max(1, math.ceil(start + window - now)))

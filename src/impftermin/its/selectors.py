@@ -8,10 +8,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.utils import timezone
+from django.core.cache import cache
 
 from impftermin.booking.models import Slot
-from impftermin.booking.selectors import PairOption, day_start, local_today, pair_options
+from impftermin.booking.selectors import PairOption, local_today, pair_options
 from impftermin.centres.models import Centre
 from impftermin.centres.selectors import vaccines_offered
 from impftermin.codes.models import CodeSet
@@ -79,11 +79,28 @@ class Offer:
         return [self.option.first_slot_id, self.option.second_slot_id]
 
 
+OFFERS_SECONDS = 10  # what 2021 bots polled hardest is computed at most this often
+
+
 def centre_offers(
     *, district: District, centres: list[Centre], vaccine: Vaccine, single: bool, limit: int
 ) -> list[Offer]:
     """Bookable pairs (single appointments) at these centres, earliest first, within the
-    region's release window."""
+    region's release window; from a cache for up to OFFERS_SECONDS (a pair taken meanwhile
+    is refused at booking with BU004, as in 2021)."""
+    key = "its-offers:{}:{}:{}:{}:{}".format(
+        district.pk, ",".join(str(c.pk) for c in centres), vaccine.pk, int(single), limit
+    )
+    offers = cache.get(key)
+    if offers is None:
+        offers = _centre_offers(district, centres, vaccine, single, limit)
+        cache.set(key, offers, OFFERS_SECONDS)
+    return offers
+
+
+def _centre_offers(
+    district: District, centres: list[Centre], vaccine: Vaccine, single: bool, limit: int
+) -> list[Offer]:
     today = local_today()
     last_day = today + dt.timedelta(days=district.region.release_days_ahead)
     offers = []
@@ -112,33 +129,16 @@ def epoch_millis(moment: dt.datetime) -> int:
 def offered_pair(
     *, code_set: CodeSet, district: District, centres: list[Centre], slot_ids: list[int]
 ) -> bool:
-    """Whether these slots form a pair this search would offer the code (seats aside:
-    a full slot is a lost race, which the engine reports): at the postcode's centre, a
-    vaccine of the code, one slot for a single appointment and two otherwise, the first
-    released and ahead, the second in the vaccine's interval."""
+    """Whether these slots could be a pair this search offers the code: the first at the
+    postcode's centre, of a vaccine of the code, one slot for a single appointment and two
+    otherwise. The rest (released, ahead, the interval, the same centre) the booking
+    engine checks; its refusals answer WP011 as well."""
     slots = {s.pk: s for s in Slot.objects.select_related("vaccine").filter(pk__in=slot_ids)}
     if len(slots) != len(slot_ids) or len(set(slot_ids)) != len(slot_ids):
         return False
     first = slots[slot_ids[0]]
-    vaccine = first.vaccine
-    if vaccine not in code_vaccines(code_set, district):
+    if first.vaccine not in code_vaccines(code_set, district):
         return False
-    if len(slot_ids) != (1 if one_appointment(code_set, vaccine) else 2):
+    if len(slot_ids) != (1 if one_appointment(code_set, first.vaccine) else 2):
         return False
-    if first.centre_id not in {c.pk for c in centres} or not first.released:
-        return False
-    now = timezone.now()
-    last_day = local_today() + dt.timedelta(days=district.region.release_days_ahead)
-    if not now < first.start < day_start(last_day + dt.timedelta(days=1)):
-        return False
-    if len(slot_ids) == 1:
-        return True
-    second = slots[slot_ids[1]]
-    gap = second.start - first.start
-    return (
-        second.centre_id == first.centre_id
-        and second.vaccine_id == first.vaccine_id
-        and dt.timedelta(days=vaccine.min_interval_days or 0)
-        <= gap
-        <= dt.timedelta(days=vaccine.max_interval_days or 0)
-    )
+    return first.centre_id in {c.pk for c in centres}

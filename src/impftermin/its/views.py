@@ -6,8 +6,9 @@ code look-up limits, the same booking engine (one pair per code, R11 races) as t
 pages; nothing here writes by itself. Answers are JSON in the shapes 2021 clients parse,
 texts in German as then. Errors: {"errors": [{"code", "text"}]} with the 2021 codes where
 the protocol has one (BU004 slot taken, WP009 code already booked, WP011 pair no longer
-offered); 429 with Retry-After when a limit is reached; 401 for an unknown code or one of
-another centre group.
+offered, and `{"error": "Anfragelimit erreicht."}` for a mobile number's daily PINs); 429
+with Retry-After when a client's limit is reached; 401 for an unknown code or one of
+another centre group. JSON is written compactly, as the 2021 servers did.
 """
 
 from __future__ import annotations
@@ -36,12 +37,15 @@ from impftermin.codes.services import (
     pin_verify,
 )
 from impftermin.core.errors import ServiceError
-from impftermin.core.throttle import client_key
+from impftermin.core.throttle import Limit, client_key, rate_take
 from impftermin.its import selectors
 from impftermin.regions.models import District
 from impftermin.vaccines.selectors import vaccine_eligibility
 
 MAX_BODY = 16 * 1024
+# Every request of the protocol, per client (as the public API's reads): a slot checker
+# polling once a second stays within it; a bot farm behind one address does not.
+REQUESTS_PER_CLIENT = Limit("its-client", 120, dt.timedelta(minutes=1))
 # Engine refusals that mean "this pair is not (or no longer) on offer" (WP011).
 NOT_OFFERED = {
     "unknown_slot",
@@ -66,13 +70,23 @@ CONTACT_FIELDS = (
 )
 
 
+def _json(data: object, status: int = 200) -> JsonResponse:
+    """JSON as the 2021 servers wrote it: compact, UTF-8 as is."""
+    return JsonResponse(
+        data,
+        status=status,
+        safe=False,
+        json_dumps_params={"ensure_ascii": False, "separators": (",", ":")},
+    )
+
+
 class ItsRefusal(Exception):
     def __init__(self, status: int, code: str, text: str, retry_after: int | None = None):
         self.status, self.code, self.text, self.retry_after = status, code, text, retry_after
 
 
 def _errors(status: int, code: str, text: str) -> JsonResponse:
-    return JsonResponse({"errors": [{"code": code, "text": text}]}, status=status)
+    return _json({"errors": [{"code": code, "text": text}]}, status=status)
 
 
 def _refused(refusal: ItsRefusal) -> HttpResponse:
@@ -98,6 +112,10 @@ def its_view(view):
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         with translation.override("de"):
             try:
+                try:
+                    rate_take(REQUESTS_PER_CLIENT, client_key(request))
+                except ServiceError as error:
+                    raise _from_service(error) from None
                 return view(request, *args, **kwargs)
             except ItsRefusal as refusal:
                 return _refused(refusal)
@@ -142,7 +160,7 @@ def _authenticated(request: HttpRequest, district: District) -> tuple[str, CodeS
         raise ItsRefusal(401, "UNAUTHORIZED", "Bitte geben Sie Ihren Vermittlungscode an.")
     try:
         decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except (binascii.Error, ValueError):  # ValueError: non-ASCII text, bad UTF-8
         raise ItsRefusal(
             401, "UNAUTHORIZED", "Bitte geben Sie Ihren Vermittlungscode an."
         ) from None
@@ -182,7 +200,7 @@ def centres(request: HttpRequest) -> HttpResponse:
                 "Adresse": centre.street,
             }
         )
-    return JsonResponse(listing, json_dumps_params={"ensure_ascii": False})
+    return _json(listing)
 
 
 @require_GET
@@ -210,7 +228,7 @@ def vaccination_list(request: HttpRequest, ags: str) -> HttpResponse:
                 "tssage": age,
             }
         )
-    return JsonResponse(entries, safe=False, json_dumps_params={"ensure_ascii": False})
+    return _json(entries)
 
 
 @require_GET
@@ -219,7 +237,7 @@ def vaccination_list(request: HttpRequest, ags: str) -> HttpResponse:
 def group_start(request: HttpRequest, ags: str) -> HttpResponse:
     """The group's base URL itself: where its booking starts on the web."""
     _group(ags)
-    return JsonResponse({"web": request.build_absolute_uri(reverse("codes:start"))})
+    return _json({"web": request.build_absolute_uri(reverse("codes:start"))})
 
 
 @require_GET
@@ -240,9 +258,7 @@ def appointment_check(request: HttpRequest, ags: str) -> HttpResponse:
         )
         if offers:
             available.append(vaccine.code)
-    return JsonResponse(
-        {"termineVorhanden": bool(available), "vorhandeneLeistungsmerkmale": available}
-    )
+    return _json({"termineVorhanden": bool(available), "vorhandeneLeistungsmerkmale": available})
 
 
 # --- SMS PIN and codes (R2, R3) -----------------------------------------------------------
@@ -292,9 +308,9 @@ def pin_request_view(request: HttpRequest, ags: str) -> HttpResponse:
         )
     except ServiceError as error:
         if error.code == "pin_limit_reached":
-            return JsonResponse({"error": "Anfragelimit erreicht."}, status=400)
+            return _json({"error": "Anfragelimit erreicht."}, status=400)
         raise _from_service(error) from None
-    return JsonResponse({"token": sent.token})
+    return _json({"token": sent.token})
 
 
 @csrf_exempt
@@ -310,7 +326,7 @@ def pin_verify_view(request: HttpRequest, ags: str) -> HttpResponse:
         pin_verify(token=body.get("token"), pin=body.get("smspin"), client=client_key(request))
     except ServiceError as error:
         raise _from_service(error) from None
-    return JsonResponse({}, status=200)
+    return _json({}, status=200)
 
 
 # --- with a code ----------------------------------------------------------------------------
@@ -325,7 +341,7 @@ def log_in(request: HttpRequest, ags: str) -> HttpResponse:
     district = _group(ags)
     _centres(district, request.GET.get("plz"))
     _code, code_set = _authenticated(request, district)
-    return JsonResponse(
+    return _json(
         {
             "kv": district.region.kv_number,
             "qualifikationen": [v.code for v in selectors.code_vaccines(code_set, district)],
@@ -378,14 +394,13 @@ def search(request: HttpRequest, ags: str) -> HttpResponse:
         for c in centres
         if c.pk in centre_ids
     }
-    return JsonResponse(
+    return _json(
         {
             "termine": pairs,
             "termineTSS": [],
             "praxen": practices,
             "gesuchteLeistungsmerkmale": [v.code for v in vaccines],
         },
-        json_dumps_params={"ensure_ascii": False},
     )
 
 
@@ -460,4 +475,4 @@ def book(request: HttpRequest, ags: str) -> HttpResponse:
         raise _from_service(error) from None
     if not result.booked:  # R11: someone else was faster
         raise ItsRefusal(400, "BU004", "Slot nicht frei")
-    return JsonResponse({}, status=201)
+    return _json({}, status=201)

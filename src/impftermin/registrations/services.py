@@ -109,6 +109,34 @@ def _identity_key(first_name: str, last_name: str, birth_date: dt.date) -> str:
 
 REGISTRATIONS_PER_CLIENT = Limit("registration-client", 10, dt.timedelta(hours=1))
 
+# Finding a registration by Vorgangskennung and date of birth (R20): against guessing one
+# person's date of birth, whoever asks (the call center, partner systems).
+LOOKUPS_PER_VORGANGSKENNUNG = Limit("console-registration-target", 5, dt.timedelta(minutes=15))
+LOOKUP_NOT_FOUND = _(
+    "Zu dieser Vorgangskennung und diesem Geburtsdatum gibt es keine Registrierung. Bitte prüfen Sie beide Angaben."
+)
+
+
+def registration_find(
+    *, vorgangskennung: object, birth_date: object, asker: tuple[Limit, str]
+) -> Registration:
+    """The live registration with this Vorgangskennung AND this date of birth (R20), for
+    the caller that asks (`asker`: its own limit and key). Every attempt counts first
+    against the asker and the Vorgangskennung, so parallel attempts cannot slip past; a
+    success gives it back; an unknown Vorgangskennung and a wrong date read the same. A
+    mistyped Vorgangskennung (wrong check character) is no attempt."""
+    from impftermin.registrations.selectors import registration_for_caller  # reads services
+
+    value = normalise_vorgangskennung(vorgangskennung)
+    checks = [asker, (LOOKUPS_PER_VORGANGSKENNUNG, value)]
+    attempt_take(checks)
+    registration = registration_for_caller(value, birth_date)
+    if registration is None:
+        raise ServiceError("not_found", LOOKUP_NOT_FOUND, field="vorgangskennung")
+    for limit, key in checks:
+        attempt_give_back(limit, key)
+    return registration
+
 
 def registration_create(
     *,

@@ -81,9 +81,11 @@ class Command(BaseCommand):
             HTTP_IDEMPOTENCY_KEY="order-4711",
             **auth,
         )
-        self._call(client, "GET", f"/api/v1/partner/bookings/{code}", **auth)
-        self._call(client, "POST", f"/api/v1/partner/bookings/{code}/cancel", **auth)
-        self._call(client, "GET", "/api/v1/partner/bookings/ABCD-EFGH-JKMN", **auth)
+        self._call(client, "POST", "/api/v1/partner/bookings/lookup", {"code": code}, **auth)
+        self._call(client, "POST", "/api/v1/partner/bookings/cancel", {"code": code}, **auth)
+        self._call(
+            client, "POST", "/api/v1/partner/bookings/lookup", {"code": "ABCD-EFGH-JKMN"}, **auth
+        )
 
     def _call(self, client, method, path, body=None, **headers):
         shown = [f"{method} {path}"]
