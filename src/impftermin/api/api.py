@@ -41,7 +41,6 @@ from impftermin.booking.models import AppointmentPair
 from impftermin.booking.selectors import (
     MAX_SEARCH_DAYS,
     PairOption,
-    booked_appointments,
     free_days,
     free_pair_options,
     local_today,
@@ -518,16 +517,7 @@ def _pair_out(option: PairOption) -> dict:
 
 
 def _booking_out(pair: AppointmentPair) -> dict:
-    return {
-        "pair": pair.pk,
-        "status": pair.status,
-        "centre": pair.centre_id,
-        "centre_name": pair.centre.name,
-        "vaccine": pair.vaccine.code,
-        "appointments": [
-            {"dose": a.dose, "start": a.slot.start} for a in booked_appointments(pair)
-        ],
-    }
+    return partner.booking_payload(pair)  # the same shape as the webhooks' data
 
 
 def _result(result: BookingResult, status: int) -> tuple[int, dict]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
@@ -19,6 +20,7 @@ from impftermin.codes.models import CodeSet
 from impftermin.codes.services import (
     code_book_pair,
     code_cancel,
+    code_live_pair,
     code_rebook,
     code_set_for,
     codes_book_adjacent,
@@ -69,15 +71,21 @@ def partner_code_set(key: ApiKey, code: object) -> CodeSet:
     return code_set
 
 
+_JSON = DjangoJSONEncoder()
+
+
 def booking_payload(pair: AppointmentPair) -> dict:
-    """What a webhook says about a pair: ids, times and the centre — no personal data."""
+    """A pair as the API answers it and webhooks tell it: ids, times and the centre — no
+    personal data."""
     return {
         "pair": pair.pk,
         "status": pair.status,
         "centre": pair.centre_id,
+        "centre_name": pair.centre.name,
         "vaccine": pair.vaccine.code,
         "appointments": [
-            {"dose": a.dose, "start": a.slot.start.isoformat()} for a in booked_appointments(pair)
+            {"dose": a.dose, "start": _JSON.default(a.slot.start)}  # as the API writes times
+            for a in booked_appointments(pair)
         ],
     }
 
@@ -124,13 +132,7 @@ def partner_book(
 def partner_booking(*, key: ApiKey, code: object) -> AppointmentPair:
     """The live pair behind a code (R10)."""
     scope_check(key, Scope.MANAGE)
-    code_set = partner_code_set(key, code)
-    pair = live_pair_for(holder=code_set.holder)
-    if pair is None:
-        raise ServiceError(
-            "no_booking", _("Mit diesem Code ist kein Termin gebucht."), field="code"
-        )
-    return pair
+    return code_live_pair(code_set=partner_code_set(key, code))
 
 
 def partner_rebook(

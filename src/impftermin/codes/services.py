@@ -628,7 +628,8 @@ def code_booking(*, code: str) -> AppointmentPair | None:
     return live_pair_for(holder=code_set_for(code).holder)
 
 
-def _live_pair_of(code_set: CodeSet) -> AppointmentPair:
+def code_live_pair(*, code_set: CodeSet) -> AppointmentPair:
+    """The person's booked pair; refused when the code has none."""
     pair = live_pair_for(holder=code_set.holder)
     if pair is None:
         raise ServiceError(
@@ -649,7 +650,7 @@ def code_rebook(
     one is given up. `together_with`: the codes of people booked with them (R7), who move
     too, side by side at the same new times, or nobody moves."""
     code_set = code_set_for(code)
-    pair = _live_pair_of(code_set)
+    pair = code_live_pair(code_set=code_set)
     if not together_with:
         return pair_rebook(
             pair_id=pair.pk,
@@ -664,7 +665,7 @@ def code_rebook(
         raise ServiceError("party_size", PARTY_SIZE, field="codes")
     code_sets = [code_set, *(code_set_for(other) for other in together_with)]
     _same_party(code_sets)
-    pairs = [pair, *(_live_pair_of(s) for s in code_sets[1:])]
+    pairs = [pair, *(code_live_pair(code_set=s) for s in code_sets[1:])]
     if len({p.vaccine_id for p in pairs}) > 1:
         raise ServiceError("codes_other_vaccine", OTHER_VACCINE, field="codes")
     if len({p.centre.district_id for p in pairs}) > 1:  # R9: each stays in their district
@@ -687,7 +688,7 @@ def code_cancel(*, code: str) -> AppointmentPair:
     confirmation by e-mail (written in the same transaction)."""
     code_set = code_set_for(code)
     with transaction.atomic():
-        live = _live_pair_of(code_set)
+        live = code_live_pair(code_set=code_set)
         # After the first dose the second is changed at the centre (as for registrations).
         refusal = in_progress_refusal(list(live.appointments.all()))
         if refusal is not None:
