@@ -4,11 +4,15 @@ from django.urls import include, path
 
 from impftermin.api.api import api
 from impftermin.core import views as core_views
+from impftermin.waitingroom import views as waiting_room_views
 
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("readyz", core_views.readyz, name="readyz"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path(
+        "warteraum/aktualisieren/", waiting_room_views.refresh_switch, name="waiting_room_refresh"
+    ),
     path("api/v1/", api.urls),  # the OpenAPI for partners (issue 8), no language prefix
     path("", include("impftermin.its.urls")),  # the 2021 protocol: fixed paths, no language
 ]

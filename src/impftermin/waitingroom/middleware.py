@@ -14,6 +14,7 @@ from django.utils import translation
 from impftermin.core.flow import recall
 from impftermin.regions.models import District, Region
 from impftermin.waitingroom import services
+from impftermin.waitingroom.views import MANUAL_COOKIE
 
 GATED = {"codes", "registrations", "its"}
 PASSING = {
@@ -121,6 +122,7 @@ class WaitingRoomMiddleware:
                     "ahead": place.ahead,
                     "wait_minutes": max(1, -(-place.wait_seconds // 60)),
                     "refresh_seconds": REFRESH_SECONDS,
+                    "auto_refresh": request.COOKIES.get(MANUAL_COOKIE) != "1",
                 },
             )
         response["Cache-Control"] = "no-store"
