@@ -259,6 +259,19 @@ SMS_GATEWAY_BODY = os.environ.get(
 )
 SMS_GATEWAY_TIMEOUT = env_int("SMS_GATEWAY_TIMEOUT", 10)
 SMS_SENDER = os.environ.get("SMS_SENDER", "Impftermin")
+# Issue 9, SMS pumping: PINs go only to these countries (ISO codes; default Germany and
+# its neighbours in the EU), not twice to one number within the cooldown, and at most the
+# budget per hour and per day for the whole service; reaching it stops PINs and alerts
+# OPERATIONS_EMAIL.
+SMS_ALLOWED_COUNTRIES = [
+    code.strip().upper()
+    for code in os.environ.get("SMS_ALLOWED_COUNTRIES", "DE,AT,BE,CZ,DK,FR,LU,NL,PL").split(",")
+    if code.strip()
+]
+SMS_PIN_COOLDOWN_SECONDS = env_int("SMS_PIN_COOLDOWN_SECONDS", 60)
+SMS_BUDGET_PER_HOUR = env_int("SMS_BUDGET_PER_HOUR", 20_000)
+SMS_BUDGET_PER_DAY = env_int("SMS_BUDGET_PER_DAY", 200_000)
+OPERATIONS_EMAIL = os.environ.get("OPERATIONS_EMAIL", "")
 if (
     PRODUCTION
     and SMS_BACKEND.endswith("HttpGatewaySmsBackend")

@@ -120,7 +120,7 @@ class SlotTaken(Error):
 
 
 def status_of(error: ServiceError) -> int:
-    if error.code == "throttled":
+    if error.code == "throttled" or error.params.get("retry_after") is not None:
         return 429
     if error.code == "scope_missing":
         return 403

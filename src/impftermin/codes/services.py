@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+import logging
 import secrets
 from dataclasses import dataclass
 
+import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -52,11 +54,13 @@ from impftermin.core import identifiers
 from impftermin.core.contact import normalise_mobile
 from impftermin.core.errors import ServiceError
 from impftermin.core.identifiers import keyed_hash
-from impftermin.core.throttle import Limit, attempt_give_back, attempt_take
+from impftermin.core.throttle import Limit, attempt_give_back, attempt_take, attempts_count
 from impftermin.notifications.services import message_send_later
 from impftermin.regions.models import BookingMode, District
 from impftermin.regions.selectors import get_region_in_mode
 from impftermin.vaccines.models import Vaccine
+
+log = logging.getLogger(__name__)
 
 MAX_WRONG_PINS = 5
 PIN_DIGITS = 6
@@ -99,6 +103,7 @@ def pin_request(
     )
     district = None if district_id is None else get_district(district_id, region_id=region.pk)
     mobile = normalise_mobile(mobile)
+    _check_sms_destination(mobile)
     try:
         if not isinstance(email, str) or len(email) > 254:
             raise ValidationError("not an address")
@@ -116,6 +121,8 @@ def pin_request(
         single_dose = single_dose or vaccine.doses == 1
     limit = region.pins_per_mobile_per_day
     today = timezone.localdate()
+    _check_cooldown(mobile)
+    _take_from_sms_budget()
     for _attempt in range(limit + 1):
         issued = PinRequest.objects.filter(mobile=mobile, day=today).count()
         if issued >= limit:
@@ -162,6 +169,89 @@ def pin_request(
             continue  # another request took this sequence number meanwhile: count again
         return PinSent(token=token, expires_at=expires_at)
     raise ServiceError("pin_busy", _("Bitte versuchen Sie es gleich noch einmal."), field="mobile")
+
+
+SMS_NOT_THERE = _(
+    "An Mobilnummern aus diesem Land können wir leider keine SMS senden. Bitte rufen Sie die Hotline an."
+)
+SMS_BUDGET_SPENT = _(
+    "Wegen sehr vieler Anfragen senden wir gerade keine SMS-PINs. Bitte versuchen Sie es später erneut oder rufen Sie die Hotline an."
+)
+
+
+def _check_sms_destination(mobile: str) -> None:
+    """SMS pumping: PINs only to the allowed countries."""
+    country = phonenumbers.region_code_for_number(phonenumbers.parse(mobile))
+    if country not in settings.SMS_ALLOWED_COUNTRIES:
+        raise ServiceError("mobile_country_not_allowed", SMS_NOT_THERE, field="mobile")
+
+
+def _check_cooldown(mobile: str) -> None:
+    """One PIN per number within the cooldown (a person waits for the SMS)."""
+    seconds = settings.SMS_PIN_COOLDOWN_SECONDS
+    if seconds <= 0:
+        return
+    last = (
+        PinRequest.objects.filter(
+            mobile=mobile, created_at__gt=timezone.now() - dt.timedelta(seconds=seconds)
+        )
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    if last is not None:
+        wait = seconds - int((timezone.now() - last).total_seconds())
+        raise ServiceError(
+            "pin_cooldown",
+            _(
+                "Wir haben Ihnen gerade eine PIN gesendet. Eine neue können Sie in %(seconds)d Sekunden anfordern."
+            ),
+            field="mobile",
+            seconds=max(1, wait),
+            retry_after=max(1, wait),
+        )
+
+
+def sms_budgets() -> list[Limit]:
+    return [
+        Limit("sms-budget-hour", settings.SMS_BUDGET_PER_HOUR, dt.timedelta(hours=1)),
+        Limit("sms-budget-day", settings.SMS_BUDGET_PER_DAY, dt.timedelta(days=1)),
+    ]
+
+
+def _take_from_sms_budget() -> None:
+    """The service's SMS budget (counted in the database, whatever happens to the cache).
+    Reaching it stops PINs with a plain message and alerts operations once per window."""
+    budgets = sms_budgets()
+    try:
+        attempt_take([(budget, "all") for budget in budgets])
+    except ServiceError as error:
+        if (
+            attempts_count(budgets[0], "all") == budgets[0].attempts + 1
+            or attempts_count(budgets[1], "all") == budgets[1].attempts + 1
+        ):
+            _alert_sms_budget()
+        raise ServiceError(
+            "sms_budget_spent",
+            SMS_BUDGET_SPENT,
+            field="mobile",
+            retry_after=error.params.get("retry_after"),
+        ) from None
+
+
+def _alert_sms_budget() -> None:
+    log.error("SMS budget reached: PINs stopped until the window ends")
+    if settings.OPERATIONS_EMAIL:
+        message_send_later(
+            channel="email",
+            kind="sms_budget_alert",
+            recipient=settings.OPERATIONS_EMAIL,
+            subject="Impftermin: SMS-Budget erreicht",
+            body=(
+                "Das SMS-Budget ist erreicht; SMS-PINs werden nicht mehr gesendet, bis das Zeitfenster endet. "
+                f"Budget: {settings.SMS_BUDGET_PER_HOUR} je Stunde, {settings.SMS_BUDGET_PER_DAY} je Tag."
+            ),
+        )
 
 
 def pin_verify(*, token: str, pin: str, client: str | None = None) -> PinRequest:

@@ -73,6 +73,14 @@ def _count_one(key: str, limit: Limit, now: dt.datetime) -> None:
     AttemptCounter.objects.filter(key=key).update(count=F("count") + 1)
 
 
+def attempts_count(limit: Limit, value: str) -> int:
+    """How many attempts the key's current window holds."""
+    row = AttemptCounter.objects.filter(
+        key=_key(limit, value), window_ends__gt=timezone.now()
+    ).values_list("count", flat=True)
+    return next(iter(row), 0)
+
+
 def attempt_give_back(limit: Limit, value: str) -> None:
     """A success: its attempt does not count against the key."""
     AttemptCounter.objects.filter(key=_key(limit, value), count__gt=0).update(count=F("count") - 1)

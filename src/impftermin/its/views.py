@@ -101,8 +101,8 @@ def _refused(refusal: ItsRefusal) -> HttpResponse:
 
 
 def _from_service(error: ServiceError, status: int = 400) -> ItsRefusal:
-    if error.code == "throttled":
-        return ItsRefusal(429, "THROTTLED", error.message, error.params.get("retry_after", 60))
+    if error.params.get("retry_after") is not None:  # a limit with a time: try again later
+        return ItsRefusal(429, "THROTTLED", error.message, error.params["retry_after"])
     return ItsRefusal(status, error.code.upper(), error.message)
 
 
