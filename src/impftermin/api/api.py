@@ -120,7 +120,7 @@ class SlotTaken(Error):
 
 
 def status_of(error: ServiceError) -> int:
-    if error.code == "throttled" or error.params.get("retry_after") is not None:
+    if error.code == "throttled":
         return 429
     if error.code == "scope_missing":
         return 403
@@ -128,6 +128,8 @@ def status_of(error: ServiceError) -> int:
         return 404
     if error.code in CONFLICT:
         return 409
+    if error.params.get("retry_after") is not None:  # another limit with a time (a cooldown)
+        return 429
     return 400
 
 
