@@ -132,23 +132,31 @@ def client_key(request) -> str:
     return str(ip)
 
 
+def window_count(name: str, window_seconds: int, now: float) -> int | None:
+    """Count one event under `name` in its fixed window of `window_seconds` containing
+    `now`, in the cache (Redis in production; shared by all processes; no database
+    write); returns the window's count so far, None when the cache is down (its errors
+    are ignored: callers degrade)."""
+    start = int(now // window_seconds * window_seconds)
+    key = f"window:{name}:{window_seconds}:{start}"
+    if cache.add(key, 1, timeout=window_seconds + 1):
+        return 1
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr: a new window, counted anew
+        cache.add(key, 1, timeout=window_seconds + 1)
+        return 1
+
+
 def rate_take(limit: Limit, value: str) -> None:
     """A request-rate limit for cheap, frequent requests (API reads, partners' calls):
-    counted in the cache (Redis in production; shared by all processes), so that a
-    request costs no database write. A fixed window per key; ServiceError `throttled`
-    with the seconds left when the key is over its limit. Guessable secrets use
-    attempt_take, whose counts survive whatever happens to the cache."""
+    counted with window_count, so that a request costs no database write. A fixed window
+    per key; ServiceError `throttled` with the seconds left when the key is over its
+    limit. Guessable secrets use attempt_take, whose counts survive whatever happens to
+    the cache."""
     window = max(1, int(limit.window.total_seconds()))
     now = timezone.now().timestamp()
-    start = int(now // window * window)
-    key = f"rate:{_key(limit, value)}:{start}"
-    if cache.add(key, 1, timeout=window + 1):
-        return
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr: a new window, counted anew
-        cache.add(key, 1, timeout=window + 1)
-        return
-    # None: the cache (Redis) is down and ignores errors: the service degrades, unlimited.
+    count = window_count(_key(limit, value), window, now)
+    # None: the cache (Redis) is down: the service degrades, unlimited.
     if count is not None and count > limit.attempts:
-        raise throttled(max(1, math.ceil(start + window - now)))
+        raise throttled(max(1, math.ceil((now // window + 1) * window - now)))

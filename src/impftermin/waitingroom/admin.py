@@ -28,17 +28,24 @@ class WaitingRoomAdmin(admin.ModelAdmin):
     ]
     readonly_fields = ["crowded_until"]
 
+    @staticmethod
+    def _figures(room):
+        """Read the queue once per row, not once per column."""
+        if not hasattr(room, "_figures"):
+            room._figures = room_figures(room)
+        return room._figures
+
     @admin.display(description=_("jetzt an"), boolean=True)
     def is_active(self, room):
-        return room_figures(room).active
+        return self._figures(room).active
 
     @admin.display(description=_("Wartende"))
     def waiting(self, room):
-        return room_figures(room).waiting
+        return self._figures(room).waiting
 
     @admin.display(description=_("Wartezeit der Letzten (Minuten)"))
     def wait_minutes(self, room):
-        return room_figures(room).wait_minutes
+        return self._figures(room).wait_minutes
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)

@@ -8,6 +8,7 @@ confirmation, standby offers, password reset) pass too: they hold a deadline."""
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.cache import cache
 from django.shortcuts import render
 from django.utils import translation
 
@@ -26,20 +27,31 @@ PASSING = {
 REFRESH_SECONDS = 20
 
 
+REGION_SECONDS = 300  # districts do not change regions, slugs rarely
+
+
+def _cached(name: str, queryset, field: str = "region_id") -> int | None:
+    """A region id by AGS or slug, read from the database at most every REGION_SECONDS:
+    the gate runs on every request of the booking pages."""
+    key = f"waiting-room-region:{name}"
+    found = cache.get(key)
+    if found is None:
+        found = queryset.values_list(field, flat=True).first() or 0
+        cache.set(key, found, REGION_SECONDS)
+    return found or None
+
+
 def region_of(request, match) -> int | None:
     """The region a gated request belongs to, as far as it is known yet: the protocol's
     group, the region chosen on the home page, the one the flow placed the person in, or
     the one whose ticket or admission the visitor holds. None at the very start (the
     postcode page): the next page knows."""
     if match.namespace == "its":
-        return (
-            District.objects.filter(ags=match.kwargs.get("ags"))
-            .values_list("region_id", flat=True)
-            .first()
-        )
+        ags = str(match.kwargs.get("ags", ""))[:5]
+        return _cached(f"ags:{ags}", District.objects.filter(ags=ags))
     slug = request.GET.get("region")
     if isinstance(slug, str) and slug:
-        found = Region.objects.filter(slug=slug[:60]).values_list("pk", flat=True).first()
+        found = _cached(f"slug:{slug[:60]}", Region.objects.filter(slug=slug[:60]), "pk")
         if found:
             return found
     for key in ("codes_flow", "registration_flow"):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from django.core import signing
 from django.core.cache import cache
 
+from impftermin.core.throttle import window_count
 from impftermin.waitingroom.models import RoomMode, WaitingRoom
 from impftermin.waitingroom.queues import DatabaseQueue, Line, queue
 
@@ -72,14 +73,7 @@ def arrival_count(room: Room, now: float) -> None:
     second turns the room on for CROWDED_MINUTES (extended while it stays crowded)."""
     if room.mode != RoomMode.AUTO:
         return
-    key = f"waiting-room-arrivals:{room.id}:{int(now)}"
-    if cache.add(key, 1, timeout=5):
-        return
-    try:
-        count = cache.incr(key)
-    except ValueError:
-        return
-    if count == room.threshold + 1:
+    if window_count(f"waiting-room-arrivals:{room.id}", 1, now) == room.threshold + 1:
         until = dt.datetime.fromtimestamp(now + CROWDED_MINUTES * 60, tz=dt.UTC)
         WaitingRoom.objects.filter(pk=room.id).update(crowded_until=until)
         cache.delete(_cache_key(room.region_id))
