@@ -113,6 +113,14 @@ def _empty_cache():
 
 
 @pytest.fixture(autouse=True)
+def _proof_of_work_off(settings):
+    """The pages' tests post forms as a browser would after its proof of work; the proof
+    itself (issue 9) has tests of its own, which switch it on (tests/core/
+    test_proof_of_work.py, and a real browser solving it in tests/e2e/)."""
+    settings.ALTCHA_VERIFICATION_ENABLED = False
+
+
+@pytest.fixture(autouse=True)
 def _no_sms_cooldown(settings):
     """Tests ask for several PINs for one number in a row (R3); the cooldown between two
     (issue 9) has tests of its own, which set it."""

@@ -5,6 +5,7 @@ on the console. Set DJANGO_ENV=production for a deployment; it then refuses to s
 the development secret key, without ALLOWED_HOSTS, or with DEBUG on.
 """
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -96,6 +97,7 @@ INSTALLED_APPS = [
     "impftermin.api",
     "impftermin.waitingroom",
     "ninja",  # serves its API documentation's scripts itself (no CDN)
+    "django_altcha",  # the proof-of-work widget's script, served from our static files
     "impftermin.demo",
 ]
 
@@ -272,6 +274,19 @@ SMS_PIN_COOLDOWN_SECONDS = env_int("SMS_PIN_COOLDOWN_SECONDS", 60)
 SMS_BUDGET_PER_HOUR = env_int("SMS_BUDGET_PER_HOUR", 20_000)
 SMS_BUDGET_PER_DAY = env_int("SMS_BUDGET_PER_DAY", 200_000)
 OPERATIONS_EMAIL = os.environ.get("OPERATIONS_EMAIL", "")
+# Issue 9, bots: a proof of work (ALTCHA, core/proof_of_work.py) on PIN requests,
+# registrations, log-ins and bookings. A browser tries about half of MAX_NUMBER hashes
+# (SHA-256) per form; without JavaScript the form is accepted NO_SCRIPT_WAIT_SECONDS after
+# the page was served, at most NO_SCRIPT_PER_MINUTE times a minute for the whole service.
+ALTCHA_VERIFICATION_ENABLED = env_bool("ALTCHA_VERIFICATION_ENABLED", True)
+ALTCHA_HMAC_KEY = hashlib.sha256(f"altcha:{SECRET_KEY}".encode()).hexdigest()
+ALTCHA_CHALLENGE_EXPIRE = 20 * 60 * 1000  # milliseconds, as django-altcha counts
+PROOF_OF_WORK_MAX_NUMBER = env_int("PROOF_OF_WORK_MAX_NUMBER", 200_000)
+PROOF_OF_WORK_NO_SCRIPT_WAIT_SECONDS = env_int("PROOF_OF_WORK_NO_SCRIPT_WAIT_SECONDS", 15)
+PROOF_OF_WORK_NO_SCRIPT_PER_MINUTE = env_int("PROOF_OF_WORK_NO_SCRIPT_PER_MINUTE", 60)
+# Issue 9: free times are served from the cache, renewed by bookings that fill a slot and
+# by cancellations (booking/availability.py), and at the latest after this many seconds.
+AVAILABILITY_CACHE_SECONDS = env_int("AVAILABILITY_CACHE_SECONDS", 30)
 if (
     PRODUCTION
     and SMS_BACKEND.endswith("HttpGatewaySmsBackend")

@@ -126,7 +126,9 @@ LABELS = {
 @pytest.fixture
 def site(world, live_server, settings, smtp, tmp_path):
     """The live server with the SMS file backend and the real SMTP server; two days with
-    free first-dose slots and second-dose slots inside the interval."""
+    free first-dose slots and second-dose slots inside the interval. The browser solves the
+    proof of work (issue 9) on each PIN request and booking, as a person's would."""
+    settings.ALTCHA_VERIFICATION_ENABLED = True
     settings.SITE_URL = live_server.url
     settings.SMS_BACKEND = "impftermin.notifications.transports.ConsoleFileSmsBackend"
     settings.OUTBOX_DIR = tmp_path
@@ -254,6 +256,41 @@ def test_R7_couple_books_side_by_side_with_two_codes(browser, site, smtp):
     finally:
         context.close()
     assert walk.problems == []
+
+
+def test_without_javascript_the_pin_request_is_accepted_after_the_wait(
+    browser, site, smtp, settings
+):
+    """Issue 9: a browser without JavaScript cannot do the proof of work; the page says how
+    long to wait instead, and a form sent after that is accepted (sooner: refused). (No
+    axe-core scan here: it runs as a script.)"""
+    _world, url, _outbox, _slots = site
+    settings.PROOF_OF_WORK_NO_SCRIPT_WAIT_SECONDS = 2
+    context = browser.new_context(locale="de-DE", java_script_enabled=False)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    labels = LABELS["de"]
+
+    def send(name):
+        with page.expect_navigation():
+            page.get_by_role("button", name=name).click()
+
+    try:
+        page.goto(url + "/")
+        page.get_by_label(labels["postcode"]).first.fill("48143")
+        send(labels["continue"])
+        page.get_by_label(labels["birth_date"]).fill("15.03.1950")
+        send(labels["continue"])
+        assert "frühestens 2 Sekunden" in page.content()
+        page.get_by_label(labels["mobile"]).fill("0151 23456789")
+        page.get_by_label(labels["email"]).fill("ohne-js@example.org")
+        send(labels["send_pin"])  # at once: too soon
+        assert "2 Sekunden, bevor Sie das Formular absenden" in page.content()
+        page.wait_for_timeout(2_200)
+        send(labels["send_pin"])
+        assert page.get_by_label(labels["pin"]).count() == 1
+    finally:
+        context.close()
 
 
 def test_the_accessibility_scan_can_fail(browser, live_server):

@@ -185,7 +185,9 @@ def pair_slots(registration: Registration) -> set[int]:
 @pytest.fixture
 def site(pool, live_server, settings, smtp, tmp_path):
     """The live server of a region in assignment mode (the `pool`), the real SMTP server,
-    and free seats on two days, with second doses inside the interval."""
+    and free seats on two days, with second doses inside the interval. The browser solves
+    the proof of work (issue 9) on registering, logging in and booking."""
+    settings.ALTCHA_VERIFICATION_ENABLED = True
     settings.SITE_URL = live_server.url
     settings.OUTBOX_DIR = tmp_path
     smtp.start()

@@ -166,7 +166,8 @@ def test_ITS_termincheck_says_whether_pairs_are_free_and_for_which_vaccines(its,
     assert refused.status_code == 400 and refused.json()["errors"][0]["code"] == "PLZ"
     its.slots["first"].booked = 1
     its.slots["first"].save()
-    # served from the cache for up to OFFERS_SECONDS (what 2021 bots polled hardest) ...
+    # a change outside the booking engine is served from the cache (what 2021 bots polled
+    # hardest) until it expires ...
     assert client.get(url, {"plz": PLZ}).json()["termineVorhanden"] is True
     cache.clear()  # ... then computed anew
     assert client.get(url, {"plz": PLZ}).json()["termineVorhanden"] is False

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from django.core.cache import cache
-from django.db import transaction
+from django.db import DataError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext_lazy as _
@@ -41,7 +41,7 @@ from impftermin.booking.models import AppointmentPair
 from impftermin.booking.selectors import (
     MAX_SEARCH_DAYS,
     PairOption,
-    free_days,
+    free_days_cached,
     free_pair_options,
     local_today,
 )
@@ -183,7 +183,17 @@ def _http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
     )
 
 
+@api.exception_handler(DataError)
+def _data_error(request: HttpRequest, error: DataError) -> HttpResponse:
+    """What the database cannot store (a NUL character, say) is bad input, not a failure;
+    the request's transaction has rolled back."""
+    return _error_response(
+        request, 422, {"code": "invalid_input", "message": str(INVALID_INPUT), "fields": {}}
+    )
+
+
 INVALID_INPUT = _("Die Anfrage ist unvollständig oder fehlerhaft.")
+SLUG_PATTERN = r"^[-a-zA-Z0-9_]{1,50}$"
 UNAUTHENTICATED = _("Bitte senden Sie einen gültigen API-Schlüssel (X-API-Key).")
 
 
@@ -300,7 +310,7 @@ def regions(request: HttpRequest):
 @api.get("/regions/{slug}/districts", response={200: list[DistrictOut], **ERRORS}, tags=["public"])
 @decorate_view(cacheable(300))
 @public
-def districts(request: HttpRequest, slug: str):
+def districts(request: HttpRequest, slug: str = Path(..., pattern=SLUG_PATTERN)):
     """The districts (Kreise, kreisfreie Städte) of a region."""
     region = Region.objects.filter(slug=slug).first()
     if region is None:
@@ -315,8 +325,8 @@ def districts(request: HttpRequest, slug: str):
 @public
 def centres(
     request: HttpRequest,
-    region: str | None = Query(None, max_length=50),
-    district: str | None = Query(None, max_length=5),
+    region: str | None = Query(None, pattern=SLUG_PATTERN),
+    district: str | None = Query(None, pattern=r"^[0-9]{1,5}$"),
 ):
     """Active centres with address, opening hours, accessibility notes and vaccines."""
     queryset = Centre.objects.filter(active=True).select_related("district__region")
@@ -378,38 +388,49 @@ def availability(
 ):
     """Free capacity per centre, vaccine and day: how many bookable first-dose times
     (with a second inside the interval for two-dose vaccines) each day has. Served from
-    a cache for up to 30 seconds."""
-    found = Centre.objects.filter(pk=centre, active=True).select_related("district").first()
-    if found is None:
+    the cache that bookings and cancellations renew (at most 30 seconds old otherwise)."""
+    offer = _centre_offer(centre)
+    if offer is None:
         raise ServiceError("unknown_centre", _("Dieses Impfzentrum gibt es nicht."), field="centre")
+    district_id, offered = offer
     today = local_today()
-    key = f"api-availability:{centre}:{vaccine}:{days}:{today}"
-    answer = cache.get(key)
-    if answer is None:
-        offered = [
-            cap.vaccine
-            for cap in found.capacities.select_related("vaccine")
-            if cap.vaccine.active and (vaccine is None or cap.vaccine.code == vaccine)
-        ]
-        answer = [
-            {
-                "centre": found.pk,
-                "vaccine": v.code,
-                "days": [
-                    {"day": day, "bookable_slots": count}
-                    for day, count in free_days(
-                        district_id=found.district_id,
-                        vaccine=v,
-                        date_from=today,
-                        date_to=today + dt.timedelta(days=days - 1),
-                        centre_id=found.pk,
-                    )
-                ],
-            }
-            for v in offered
-        ]
-        cache.set(key, answer, AVAILABILITY_SECONDS)
-    return answer
+    return [
+        {
+            "centre": centre,
+            "vaccine": v.code,
+            "days": [
+                {"day": day, "bookable_slots": count}
+                for day, count in free_days_cached(
+                    district_id=district_id,
+                    vaccine=v,
+                    date_from=today,
+                    date_to=today + dt.timedelta(days=days - 1),
+                    centre_id=centre,
+                )
+            ],
+        }
+        for v in offered
+        if vaccine is None or v.code == vaccine
+    ]
+
+
+def _centre_offer(centre_id: int) -> tuple[int, list[Vaccine]] | None:
+    """An active centre's district and active vaccines, cached: the availability read asks
+    the database nothing while its answers are cached."""
+    key = f"api-centre-offer:{centre_id}"
+    offer = cache.get(key)
+    if offer is None:
+        found = Centre.objects.filter(pk=centre_id, active=True).first()
+        offer = (
+            (
+                found.district_id,
+                [c.vaccine for c in found.capacities.select_related("vaccine") if c.vaccine.active],
+            )
+            if found is not None
+            else False
+        )
+        cache.set(key, offer, AVAILABILITY_SECONDS)
+    return offer or None
 
 
 # --- partner operations ----------------------------------------------------------------------

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from impftermin.booking.selectors import PairOption
 from impftermin.centres.selectors import centres_by_id
 from impftermin.core.forms import KernForm
+from impftermin.core.proof_of_work import ProofOfWorkForm
 
 
 class SlotOptionField(forms.ChoiceField):
@@ -20,7 +21,7 @@ class SlotOptionField(forms.ChoiceField):
         return bool(re.fullmatch(r"[0-9]{1,18}(-[0-9]{1,18})?", str(value)))
 
 
-class SlotChoiceForm(KernForm):
+class SlotChoiceForm(ProofOfWorkForm, KernForm):
     option = SlotOptionField(
         label=_("Uhrzeit"),
         widget=forms.RadioSelect,
@@ -51,11 +52,14 @@ def labelled_options(options: list[PairOption]) -> list[tuple[PairOption, str, o
     return [(o, option_value(o), centres.get(o.centre_id)) for o in options]
 
 
-def lost_race(result) -> dict:
-    """R11: a lost race is no error; the page offers the next free times instead."""
+def lost_race(result, *, proof_of_work: bool = True) -> dict:
+    """R11: a lost race is no error; the page offers the next free times instead (in a
+    form without the proof of work where staff choose)."""
     alternatives = labelled_options(result.alternatives)
     return {
-        "form": SlotChoiceForm(options=[(value, "") for _o, value, _c in alternatives]),
+        "form": SlotChoiceForm(
+            options=[(value, "") for _o, value, _c in alternatives], proof_of_work=proof_of_work
+        ),
         "options": alternatives,
         "lost_race": True,
     }

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
+from impftermin.booking.availability import cached_answer
 from impftermin.booking.models import (
     Appointment,
     AppointmentPair,
@@ -456,10 +457,68 @@ def times_by_day(
         "require_second": require_second,
         "centre_id": centre_id,
     }
-    days = free_days(**window, date_from=today, date_to=today + dt.timedelta(days=days_ahead))
+    days = free_days_cached(
+        **window, date_from=today, date_to=today + dt.timedelta(days=days_ahead)
+    )
     day = chosen_day(requested_day, days)
-    options = [] if day is None else pair_options(**window, date_from=day, date_to=day, limit=200)
+    options = [] if day is None else _day_options_cached(**window, day=day)
     return TimesByDay(days, day, options)
+
+
+def free_days_cached(
+    *,
+    district_id: int,
+    vaccine: Vaccine,
+    date_from: dt.date,
+    date_to: dt.date,
+    party_size: int = 1,
+    require_second: bool = True,
+    centre_id: int | None = None,
+) -> list[tuple[dt.date, int]]:
+    """free_days from the cache that bookings and cancellations renew (booking.availability):
+    what pages and APIs show; the booking engine itself always asks the database."""
+    return cached_answer(
+        "days",
+        district_id=district_id,
+        vaccine_id=vaccine.pk,
+        params=(party_size, require_second, centre_id, date_from, date_to),
+        compute=lambda: free_days(
+            district_id=district_id,
+            vaccine=vaccine,
+            date_from=date_from,
+            date_to=date_to,
+            party_size=party_size,
+            require_second=require_second,
+            centre_id=centre_id,
+        ),
+    )
+
+
+def _day_options_cached(
+    *,
+    district_id: int,
+    vaccine: Vaccine,
+    day: dt.date,
+    party_size: int,
+    require_second: bool,
+    centre_id: int | None,
+) -> list[PairOption]:
+    return cached_answer(
+        "options",
+        district_id=district_id,
+        vaccine_id=vaccine.pk,
+        params=(party_size, require_second, centre_id, day),
+        compute=lambda: pair_options(
+            district_id=district_id,
+            vaccine=vaccine,
+            date_from=day,
+            date_to=day,
+            party_size=party_size,
+            limit=200,
+            require_second=require_second,
+            centre_id=centre_id,
+        ),
+    )
 
 
 def no_show_pairs_due(*, region_id: int, grace_days: int, today: dt.date) -> list[tuple[int, str]]:

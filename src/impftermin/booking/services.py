@@ -31,6 +31,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from impftermin.booking.availability import availability_changed, availability_changed_everywhere
 from impftermin.booking.models import (
     SEAT_HOLDING_STATUSES,
     Appointment,
@@ -133,6 +134,22 @@ def _apply_seat_changes(
             )
             if freed != 1:
                 raise SeatCountError(f"slot {slot_id}: fewer booked than appointments to free")
+    _availability_after(deltas)
+
+
+def _availability_after(deltas: dict[int, int]) -> None:
+    """Cached free times (booking.availability) are renewed where seats came free or a
+    slot became full; a booking that leaves seats keeps them."""
+    rows = Slot.objects.filter(pk__in=list(deltas)).values_list(
+        "pk", "vaccine_id", "centre__district_id", "booked", "capacity"
+    )
+    availability_changed(
+        {
+            (district_id, vaccine_id)
+            for pk, vaccine_id, district_id, booked, capacity in rows
+            if deltas[pk] < 0 or booked >= capacity
+        }
+    )
 
 
 def _seats_held(appointments: list[Appointment]) -> Counter[int]:
@@ -689,7 +706,10 @@ def slots_generate(
     capacities.filter(Q(generated_through__isnull=True) | Q(generated_through__lt=date_to)).update(
         generated_through=date_to
     )
-    return window.count() - before
+    created = window.count() - before
+    if created:  # new second-dose seats can make first-dose times bookable
+        availability_changed_everywhere()
+    return created
 
 
 def slots_top_up(*, through: dt.date | None = None, region_ids: list[int] | None = None) -> int:
@@ -744,9 +764,11 @@ def slot_create(
         raise ServiceError("capacity_too_large", _("Die Kapazität ist zu groß."), field="capacity")
     try:
         with transaction.atomic():
-            return Slot.objects.create(
+            slot = Slot.objects.create(
                 centre=centre, vaccine=vaccine, start=start, capacity=capacity, released=released
             )
+        availability_changed_everywhere()
+        return slot
     except IntegrityError:  # the unique (centre, vaccine, start), also against a parallel create
         raise ServiceError(
             "slot_exists", _("Zu dieser Zeit gibt es schon ein Zeitfenster."), field="start"
@@ -786,6 +808,8 @@ def slots_release(*, region_id: int | None = None, today: dt.date | None = None)
         groups = due.values_list("centre__district_id", "vaccine_id").distinct()
         for district_id, vaccine_id in sorted(set(groups)):
             released += _release_within_allocation(district_id, vaccine_id, due, now)
+    if released:
+        availability_changed_everywhere()
     return released
 
 
@@ -1050,11 +1074,16 @@ def _add_seats(deltas: Counter[int]) -> int:
                 " WHERE s.id = d.id AND s.booked + d.n <= s.capacity",
                 [ids, [deltas[pk] for pk in ids]],
             )
-            return cursor.rowcount
-    return Slot.objects.filter(pk__in=ids).update(
-        booked=F("booked")
-        + Case(*(When(pk=pk, then=Value(deltas[pk])) for pk in ids), output_field=IntegerField())
-    )
+            changed = cursor.rowcount
+    else:
+        changed = Slot.objects.filter(pk__in=ids).update(
+            booked=F("booked")
+            + Case(
+                *(When(pk=pk, then=Value(deltas[pk])) for pk in ids), output_field=IntegerField()
+            )
+        )
+    _availability_after(deltas)
+    return changed
 
 
 def _assign_group(
@@ -1324,6 +1353,7 @@ def centre_day_close(*, centre_id: object, day: object, reason: str = "") -> Cen
             field="day",
         )
     slots.delete()
+    availability_changed_everywhere()
     closure, _created = CentreClosure.objects.get_or_create(
         centre=centre, day=day, defaults={"reason": reason.strip()}
     )

@@ -8,6 +8,7 @@ from django.utils.translation import ngettext, pgettext_lazy
 
 from impftermin.codes.services import MAX_CODES_PER_BOOKING
 from impftermin.core.forms import GermanDateField, KernForm
+from impftermin.core.proof_of_work import ProofOfWorkForm
 
 
 def _required(message):
@@ -35,7 +36,7 @@ class BirthDateForm(KernForm):
     )
 
 
-class PinRequestForm(KernForm):
+class PinRequestForm(ProofOfWorkForm, KernForm):
     vaccine = forms.TypedChoiceField(
         label=pgettext_lazy("label", "Impfstoff"),
         coerce=int,

@@ -570,7 +570,8 @@ def standby_offer_view(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "codes/standby_offer.html", context)
     chosen = (None, None)
     if "option" in request.POST:  # a time chosen after a lost race
-        form = SlotChoiceForm(request.POST, options=[])
+        # A mailed one-time link, not a page for bots: no proof of work.
+        form = SlotChoiceForm(request.POST, options=[], proof_of_work=False)
         if not form.is_valid():
             return render(request, "codes/standby_offer.html", {**context, "form": form})
         chosen = form.slot_ids()
@@ -586,5 +587,9 @@ def standby_offer_view(request: HttpRequest, token: str) -> HttpResponse:
             status=OFFER_STATUS.get(error.code, 400),
         )
     if not result.booked:
-        return render(request, "codes/standby_offer.html", {**context, **lost_race(result)})
+        return render(
+            request,
+            "codes/standby_offer.html",
+            {**context, **lost_race(result, proof_of_work=False)},
+        )
     return render(request, "codes/confirmation.html", _confirmation(result.pairs))

@@ -72,7 +72,11 @@ def _times(request: HttpRequest, *, district, vaccine, party_size: int, require_
         require_second=require_second,
     )
     days, day, options = times.days, times.day, times.options
-    form = SlotChoiceForm(request.POST or None, options=[(option_value(o), "") for o in options])
+    form = SlotChoiceForm(
+        request.POST or None,
+        options=[(option_value(o), "") for o in options],
+        proof_of_work=False,
+    )
     return form, {
         "form": form,
         "district": district,
@@ -212,7 +216,11 @@ def book_times(request: HttpRequest) -> HttpResponse:
         form.add_service_error(error)
         return render(request, "console/codes/times.html", context)
     if not booked.result.booked:
-        return render(request, "console/codes/times.html", {**context, **lost_race(booked.result)})
+        return render(
+            request,
+            "console/codes/times.html",
+            {**context, **lost_race(booked.result, proof_of_work=False)},
+        )
     forget(request, BOOK)
     people = [
         {"pair": pair, "appointments": booked_appointments(pair), "codes": _spelled_codes(p.codes)}
@@ -362,7 +370,11 @@ def rebook(request: HttpRequest) -> HttpResponse:
         form.add_service_error(error)
         return render(request, "console/codes/times.html", context)
     if not result.booked:
-        return render(request, "console/codes/times.html", {**context, **lost_race(result)})
+        return render(
+            request,
+            "console/codes/times.html",
+            {**context, **lost_race(result, proof_of_work=False)},
+        )
     forget(request, REBOOK)
     return redirect(f"{reverse('console:codes_booking')}?umgebucht=1")
 

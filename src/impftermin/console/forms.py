@@ -100,6 +100,7 @@ class PhoneRegistrationForm(RegistrationForm):
 
     password = None
     password_again = None
+    proof_of_work = False  # an agent fills it in
     language = forms.ChoiceField(
         label=pgettext_lazy("label", "Sprache der Briefe und E-Mails"),
         choices=settings.LANGUAGES,

@@ -178,7 +178,7 @@ def registration_choose(request: HttpRequest, registration: Registration, why: s
     waiting (R18), or move the pair (R20: the engine refuses within the cut-off)."""
     if registration.status == RegistrationStatus.REVIEW:
         return redirect("console:registration_detail")
-    choice = times_choice(request, registration, key=CHOICE)
+    choice = times_choice(request, registration, key=CHOICE, proof_of_work=False)
     form, rebook, nonce = choice.form, choice.rebook, choice.nonce
     context = {
         **choice.context,
@@ -206,7 +206,9 @@ def registration_choose(request: HttpRequest, registration: Registration, why: s
         form.add_service_error(error)
         return _render(request, "choose.html", context, status=409)
     if not result.booked:
-        return _render(request, "choose.html", {**context, **lost_race(result)})
+        return _render(
+            request, "choose.html", {**context, **lost_race(result, proof_of_work=False)}
+        )
     forget(request, CHOICE)
     return redirect(_detail_url("umgebucht" if rebook else "gebucht"))
 

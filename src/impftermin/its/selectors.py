@@ -8,8 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.core.cache import cache
-
+from impftermin.booking.availability import cached_answer
 from impftermin.booking.models import Slot
 from impftermin.booking.selectors import PairOption, local_today, pair_options
 from impftermin.centres.models import Centre
@@ -79,23 +78,20 @@ class Offer:
         return [self.option.first_slot_id, self.option.second_slot_id]
 
 
-OFFERS_SECONDS = 10  # what 2021 bots polled hardest is computed at most this often
-
-
 def centre_offers(
     *, district: District, centres: list[Centre], vaccine: Vaccine, single: bool, limit: int
 ) -> list[Offer]:
     """Bookable pairs (single appointments) at these centres, earliest first, within the
-    region's release window; from a cache for up to OFFERS_SECONDS (a pair taken meanwhile
-    is refused at booking with BU004, as in 2021)."""
-    key = "its-offers:{}:{}:{}:{}:{}".format(
-        district.pk, ",".join(str(c.pk) for c in centres), vaccine.pk, int(single), limit
+    region's release window; from the cache that bookings and cancellations renew
+    (booking.availability; a pair taken meanwhile is refused at booking with BU004, as in
+    2021)."""
+    return cached_answer(
+        "its-offers",
+        district_id=district.pk,
+        vaccine_id=vaccine.pk,
+        params=(",".join(str(c.pk) for c in centres), int(single), limit, local_today()),
+        compute=lambda: _centre_offers(district, centres, vaccine, single, limit),
     )
-    offers = cache.get(key)
-    if offers is None:
-        offers = _centre_offers(district, centres, vaccine, single, limit)
-        cache.set(key, offers, OFFERS_SECONDS)
-    return offers
 
 
 def _centre_offers(

@@ -109,15 +109,20 @@ class TimesChoice:
         return self.pair is not None
 
 
-def times_choice(request: HttpRequest, registration, *, key: str) -> TimesChoice:
+def times_choice(
+    request: HttpRequest, registration, *, key: str, proof_of_work: bool = True
+) -> TimesChoice:
     """Free times at the person's centre by day (`tag`), with a fresh page nonce kept under
-    `key`; for a live pair the engine's own rebook rule."""
+    `key`; for a live pair the engine's own rebook rule. The console's form has no proof of
+    work."""
     pair = live_pair(registration)
     times = registration_times(
         registration, request.GET.get(DAY_PARAM) or request.POST.get(DAY_PARAM)
     )
     form = SlotChoiceForm(
-        request.POST or None, options=[(option_value(o), "") for o in times.options]
+        request.POST or None,
+        options=[(option_value(o), "") for o in times.options],
+        proof_of_work=proof_of_work,
     )
     nonce = page_nonce(request, key)
     refusal = (

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from impftermin.core.forms import GermanDateField, KernForm
+from impftermin.core.proof_of_work import ProofOfWorkForm
 from impftermin.registrations.models import Residence
 
 
@@ -65,7 +66,7 @@ class StartForm(KernForm):
     )
 
 
-class RegistrationForm(KernForm):
+class RegistrationForm(ProofOfWorkForm, KernForm):
     """Everything else the registration needs (R13, R15, R27)."""
 
     first_name = forms.CharField(
@@ -160,7 +161,7 @@ class RegistrationForm(KernForm):
         return _passwords_match(self, super().clean())
 
 
-class LogInForm(KernForm):
+class LogInForm(ProofOfWorkForm, KernForm):
     vorgangskennung = _vorgangskennung_field()
     password = forms.CharField(
         label=pgettext_lazy("label", "Passwort"),
