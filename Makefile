@@ -11,12 +11,13 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/impftermin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help install frontend gettext chromium run migrate demo test test-fast screenshots bench lint format messages lock audit clean
+.PHONY: help install frontend gettext chromium run migrate demo test test-fast screenshots bench bench-http lint format messages lock audit clean
 
 help:
 	@echo "make run    install, migrate, load demo data, serve on http://$(HOST):$(PORT)/ with the worker"
 	@echo "make test   run the whole test suite (PostgreSQL tests need DATABASE_URL=postgres://...)"
 	@echo "make bench  booking and assignment benchmarks against PostgreSQL ($(PG_URL))"
+	@echo "make bench-http  the service under gunicorn, a release storm over HTTP (PostgreSQL, Redis)"
 	@echo "make lint   ruff check and format check"
 	@echo "make messages  collect the German texts into the English .po and compile it"
 	@echo "make lock   re-resolve dependencies into constraints.txt"
@@ -100,6 +101,11 @@ screenshots: install frontend chromium
 bench: install
 	DATABASE_URL="$${DATABASE_URL:-$(PG_URL)}" $(BIN)/python -m bench.booking_storm
 	DATABASE_URL="$${DATABASE_URL:-$(PG_URL)}" $(BIN)/python -m bench.assignment
+
+# The service over HTTP (gunicorn, PostgreSQL, Redis) under a release storm (issue 9).
+bench-http: install
+	@mkdir -p "$${IMPFTERMIN_VAR_DIR:-var}"
+	DATABASE_URL="$${DATABASE_URL:-$(PG_URL)}" $(BIN)/python -m bench.http_storm
 
 lint: install
 	$(BIN)/ruff check .

@@ -25,7 +25,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from urllib.parse import urlparse, urlunparse
+from urllib.parse import urlparse
 
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", 100))
 PROCESSES = int(os.environ.get("BENCH_PROCESSES", 4))
@@ -38,37 +38,13 @@ SEARCHES = int(os.environ.get("BENCH_SEARCHES", 300))
 EARLIEST_CHOICES = 20  # people pick among the earliest offers
 
 
-def bench_database_url() -> str:
-    url = urlparse(
-        os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/impftermin"
-    )
-    if not url.scheme.startswith("postgres"):
-        sys.exit("make bench needs PostgreSQL: DATABASE_URL=postgres://…")
-    return urlunparse(url._replace(path=url.path.rstrip("/") + "_bench"))
-
-
-def recreate_database(url: str) -> None:
-    import psycopg
-
-    parsed = urlparse(url)
-    name = parsed.path.lstrip("/")
-    admin = urlunparse(parsed._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
+from bench.common import bench_database_url, local_today, percentile, recreate_database  # noqa: E402
 
 BENCH_URL = bench_database_url()
 os.environ["DATABASE_URL"] = BENCH_URL
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "impftermin.settings")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 os.environ["DEBUG"] = "false"  # no query log: measure what production runs
-
-
-def local_today() -> dt.date:
-    from django.utils import timezone
-
-    return timezone.localdate()
 
 
 def setup_django() -> None:
@@ -277,13 +253,6 @@ def capture_statements(world: StormWorld) -> Captured:
 
 
 # --- the clients ------------------------------------------------------------------------
-
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def service_client(world: StormWorld, client: int, attempts: int, out: list) -> None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.core.cache import cache
+
 from impftermin.booking.availability import cached_answer
 from impftermin.booking.models import Slot
 from impftermin.booking.selectors import PairOption, local_today, pair_options
@@ -30,13 +32,33 @@ def listed_centres() -> list[Centre]:
     )
 
 
+# Every request of the protocol names its group, centres and vaccines again: they are read
+# from the database at most this often (a change in the back office shows within it).
+GROUP_SECONDS = 60
+
+
+def _remembered(key: str, compute):
+    found = cache.get(key)
+    if found is None:
+        found = compute()
+        cache.set(key, found, GROUP_SECONDS)
+    return found
+
+
 def group_district(ags: str) -> District | None:
     """The centre group behind a base URL: a district of a region in codes mode."""
-    return (
-        District.objects.filter(ags=ags, region__booking_mode=BookingMode.CODES)
-        .select_related("region")
-        .first()
+    if not ags.isascii() or not ags.isdigit() or len(ags) > 8:
+        return None
+    found = _remembered(
+        f"its-group:{ags}",
+        lambda: (
+            District.objects.filter(ags=ags, region__booking_mode=BookingMode.CODES)
+            .select_related("region")
+            .first()
+            or False
+        ),
     )
+    return found or None
 
 
 def group_centres(district: District, postcode: object) -> list[Centre]:
@@ -44,11 +66,16 @@ def group_centres(district: District, postcode: object) -> list[Centre]:
     centres of a district that share a postcode are both searched)."""
     if not isinstance(postcode, str) or len(postcode) != 5 or not postcode.isdigit():
         return []
-    return list(Centre.objects.filter(district=district, postcode=postcode, active=True))
+    return _remembered(
+        f"its-centres:{district.pk}:{postcode}",
+        lambda: list(Centre.objects.filter(district=district, postcode=postcode, active=True)),
+    )
 
 
 def group_vaccines(district: District) -> list[Vaccine]:
-    return vaccines_offered(district_id=district.pk)
+    return _remembered(
+        f"its-vaccines:{district.pk}", lambda: vaccines_offered(district_id=district.pk)
+    )
 
 
 def code_vaccines(code_set: CodeSet, district: District) -> list[Vaccine]:
