@@ -334,6 +334,28 @@ def test_ITS_wrong_codes_over_the_clients_limit_answer_429(its, client, monkeypa
     assert statuses == [401, 401, 429]
 
 
+def test_ITS_a_code_found_valid_is_not_counted_again_wrong_ones_still_are(
+    its, client, monkeypatch, django_assert_max_num_queries
+):
+    """Issue 9: a 2021 client polls with its code; a code found valid is remembered (no
+    guess), so its polls skip the throttle's writes; wrong codes still count."""
+    codes = its_codes(client, its)
+    monkeypatch.setattr(
+        code_services,
+        "CODE_LOOKUPS_PER_CLIENT",
+        Limit("code-lookup-client", 2, dt.timedelta(hours=1)),
+    )
+    url = its.base + "rest/suche/impfterminsuche"
+    assert client.get(url, {"plz": PLZ}, **basic(codes[0])).status_code == 200
+    with django_assert_max_num_queries(1):  # the code's set; group, offers: cached
+        assert client.get(url, {"plz": PLZ}, **basic(codes[0])).status_code == 200
+    statuses = [
+        client.get(url, {"plz": PLZ}, **basic(f"ABCD-EFGH-JKM{c}")).status_code for c in "NPQ"
+    ]
+    assert statuses == [401, 401, 429]
+    assert client.get(url, {"plz": PLZ}, **basic(codes[0])).status_code == 200
+
+
 def test_ITS_search_lists_bookable_pairs_with_epoch_millis_and_the_centre(its, client):
     codes = its_codes(client, its)
     answer = client.get(its.base + "rest/suche/impfterminsuche", {"plz": PLZ}, **basic(codes[0]))
