@@ -14,13 +14,14 @@ from tests.factories import at, make_slot
 pytestmark = pytest.mark.django_db
 
 
-def shown(world) -> set[int]:
+def shown(world, party_size: int = 1) -> set[int]:
     """The first-dose slots that the times page of the day shows."""
     times = times_by_day(
         requested_day=at(5).date().isoformat(),
         district_id=world.district.pk,
         vaccine=world.biontech,
         days_ahead=14,
+        party_size=party_size,
     )
     return {option.first_slot_id for option in times.options}
 
@@ -61,12 +62,23 @@ def test_a_booking_that_fills_a_slot_renews_the_list(
 def test_a_booking_that_leaves_seats_keeps_the_cached_answer(
     world, slots, django_capture_on_commit_callbacks, django_assert_num_queries
 ):
-    slot = make_slot(world.centre, world.biontech, at(5), capacity=3)
+    slot = make_slot(world.centre, world.biontech, at(5), capacity=10)
     assert shown(world) == {slot.pk}
     with django_capture_on_commit_callbacks(execute=True):
         assert book(world, slot, slots, "online:a").booked
     with django_assert_num_queries(0):
         assert shown(world) == {slot.pk}
+
+
+def test_R7_a_slot_too_small_for_a_household_leaves_its_list(
+    world, slots, django_capture_on_commit_callbacks
+):
+    slot = make_slot(world.centre, world.biontech, at(5), capacity=2)
+    assert shown(world, party_size=2) == {slot.pk}
+    with django_capture_on_commit_callbacks(execute=True):
+        assert book(world, slot, slots, "online:a").booked
+    assert shown(world, party_size=2) == set()  # one seat left: not for a couple
+    assert shown(world) == {slot.pk}
 
 
 def test_a_cancellation_shows_the_seat_again(world, slots, django_capture_on_commit_callbacks):

@@ -195,10 +195,19 @@ def test_staff_forms_carry_no_proof_of_work(db):
 
 
 def test_without_javascript_the_page_carries_a_time_lock(client, place, proof_of_work):
-    page, _form = pin_page(client)
+    page, form = pin_page(client)
+    token = re.search(r'name="altcha_waited" value="(waited:[^"]+)"', page).group(1)
     noscript = re.search(r"<noscript>(.*?)</noscript>", page, re.S).group(1)
-    assert re.search(r'name="altcha" value="waited:[^"]+"', noscript)
     assert "15 Sekunden" in noscript
+    # a browser whose script could not run sends the time-lock: too soon, then accepted
+    response = client.post("/termin/pin/", {**form, "altcha": "", "altcha_waited": token})
+    assert "15 Sekunden, bevor Sie das Formular absenden" in response.content.decode()
+    assert not PinRequest.objects.exists()
+    proof_of_work.PROOF_OF_WORK_NO_SCRIPT_WAIT_SECONDS = 0
+    page = response.content.decode()
+    token = re.search(r'name="altcha_waited" value="(waited:[^"]+)"', page).group(1)
+    response = client.post("/termin/pin/", {**form, "altcha_waited": token})
+    assert response.status_code == 302 and PinRequest.objects.count() == 1
 
 
 def test_a_time_lock_sent_too_soon_is_refused(db, proof_of_work):
@@ -222,7 +231,12 @@ def test_a_time_lock_that_has_run_out_is_accepted_once(db, proof_of_work):
 def test_time_locks_are_limited_for_the_whole_service(db, proof_of_work):
     proof_of_work.PROOF_OF_WORK_NO_SCRIPT_WAIT_SECONDS = 0
     proof_of_work.PROOF_OF_WORK_NO_SCRIPT_PER_MINUTE = 2
-    ProofOfWorkField().clean(waited_token_new())
+    used = waited_token_new()
+    ProofOfWorkField().clean(used)
+    for _i in range(3):  # replays are refused before they can use up the budget
+        with pytest.raises(forms.ValidationError) as error:
+            ProofOfWorkField().clean(used)
+        assert error.value.code == "replay"
     ProofOfWorkField().clean(waited_token_new())
     with pytest.raises(forms.ValidationError) as error:
         ProofOfWorkField().clean(waited_token_new())

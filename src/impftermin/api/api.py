@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import logging
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -59,10 +60,13 @@ from impftermin.vaccines.models import Vaccine
 CODE_PATTERN = r"^(?:[A-HJKMNP-Za-hjkmnp-z2-9][ -]?){12}$"
 CodeText = Annotated[str, Field(pattern=CODE_PATTERN, examples=["ABCD-EFGH-JKMN"])]
 
+logger = logging.getLogger(__name__)
 PUBLIC_READS = Limit("api-public-client", 300, dt.timedelta(minutes=1))
 FAILED_KEYS = Limit("api-failed-key-client", 60, dt.timedelta(minutes=1))
 PARTNER_CALLS = Limit("api-partner-key", 600, dt.timedelta(minutes=1))
-AVAILABILITY_SECONDS = 30  # availability is computed at most this often per question
+AVAILABILITY_SECONDS = (
+    30  # how long a centre's district and vaccines are kept for the availability read
+)
 MAX_AVAILABILITY_DAYS = 60
 
 NOT_FOUND = {
@@ -186,7 +190,8 @@ def _http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
 @api.exception_handler(DataError)
 def _data_error(request: HttpRequest, error: DataError) -> HttpResponse:
     """What the database cannot store (a NUL character, say) is bad input, not a failure;
-    the request's transaction has rolled back."""
+    the request's transaction has rolled back. Logged: it may also be a bug of ours."""
+    logger.warning("API input the database refused: %s %s: %s", request.method, request.path, error)
     return _error_response(
         request, 422, {"code": "invalid_input", "message": str(INVALID_INPUT), "fields": {}}
     )
@@ -378,7 +383,7 @@ def postcode(request: HttpRequest, postcode: str = Path(..., pattern=r"^[0-9]{5}
 
 
 @api.get("/availability", response={200: list[AvailabilityOut], **ERRORS}, tags=["public"])
-@decorate_view(cacheable(AVAILABILITY_SECONDS))
+@decorate_view(cacheable(5))  # proxies may keep it briefly; our cache is renewed at once
 @public
 def availability(
     request: HttpRequest,

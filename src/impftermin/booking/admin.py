@@ -19,6 +19,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from impftermin.booking import services
+from impftermin.booking.availability import availability_changed_everywhere
 from impftermin.booking.models import Appointment, AppointmentPair, Slot
 from impftermin.booking.selectors import day_start
 from impftermin.core.admin import ReadOnlyAdminMixin, ReadOnlyTabularInline, ServiceAddForm
@@ -145,6 +146,7 @@ class SlotAdmin(admin.ModelAdmin):
         changed = [name for name in SLOT_EDITABLE_FIELDS if name in form.changed_data]
         if changed:
             obj.save(update_fields=changed)
+            availability_changed_everywhere()  # capacity or release: the lists show it
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -42,6 +42,7 @@ from impftermin.booking.models import (
     Slot,
 )
 from impftermin.booking.selectors import (
+    MAX_PARTY_SIZE,
     PairOption,
     day_start,
     district_id_of,
@@ -139,7 +140,8 @@ def _apply_seat_changes(
 
 def _availability_after(deltas: dict[int, int]) -> None:
     """Cached free times (booking.availability) are renewed where seats came free or a
-    slot became full; a booking that leaves seats keeps them."""
+    slot has too few left for the largest party (R7); a booking that leaves more keeps
+    them."""
     rows = Slot.objects.filter(pk__in=list(deltas)).values_list(
         "pk", "vaccine_id", "centre__district_id", "booked", "capacity"
     )
@@ -147,7 +149,7 @@ def _availability_after(deltas: dict[int, int]) -> None:
         {
             (district_id, vaccine_id)
             for pk, vaccine_id, district_id, booked, capacity in rows
-            if deltas[pk] < 0 or booked >= capacity
+            if deltas[pk] < 0 or capacity - booked < MAX_PARTY_SIZE
         }
     )
 

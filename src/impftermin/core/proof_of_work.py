@@ -8,8 +8,8 @@ sends it with the form. Each challenge is good for one submission within 20 minu
 use is counted in the database (core.throttle), so a solution cannot be replayed, in
 parallel either, and losing the cache does not reopen it.
 
-Without JavaScript there is no work to show; the page then carries a signed time-lock
-instead, accepted once, no sooner than PROOF_OF_WORK_NO_SCRIPT_WAIT_SECONDS after it was
+Without JavaScript (or when the widget's script cannot run) there is no work to show; the
+page's signed time-lock, in a field of its own, is sent instead, accepted once, no sooner than PROOF_OF_WORK_NO_SCRIPT_WAIT_SECONDS after it was
 served, and no more than PROOF_OF_WORK_NO_SCRIPT_PER_MINUTE of them a minute for the whole
 service, so that this way round the work cannot become the bots' bulk route.
 """
@@ -27,12 +27,14 @@ from django import forms
 from django.conf import settings
 from django.core import signing
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 from django_altcha import get_altcha_challenge
 
 from impftermin.core.errors import ServiceError
-from impftermin.core.throttle import Limit, attempt_take
+from impftermin.core.throttle import Limit, attempt_take, rate_take
 
 NO_SCRIPT_PREFIX = "waited:"
+WAITED_SUFFIX = "_waited"  # the time-lock's own field, beside the widget's
 _NO_SCRIPT_SALT = "impftermin.proof-of-work.waited"
 
 
@@ -58,6 +60,8 @@ def waited_token_new() -> str:
 
 
 def _waited_check(token: str) -> None:
+    """Signature, age, single use, then the service's budget: a replayed or early token
+    is refused before it can use up the budget of those without JavaScript."""
     max_age = _challenge_lifetime().total_seconds()
     try:
         data = signing.loads(token, salt=_NO_SCRIPT_SALT, max_age=max_age)
@@ -67,17 +71,18 @@ def _waited_check(token: str) -> None:
     wait = settings.PROOF_OF_WORK_NO_SCRIPT_WAIT_SECONDS
     if time.time() - issued < wait:
         raise forms.ValidationError(
-            _(
-                "Bitte warten Sie nach dem Laden der Seite %(seconds)s Sekunden, bevor Sie das Formular absenden."
+            ngettext_lazy(
+                "Bitte warten Sie nach dem Laden der Seite %(seconds)s Sekunde, bevor Sie das Formular absenden.",
+                "Bitte warten Sie nach dem Laden der Seite %(seconds)s Sekunden, bevor Sie das Formular absenden.",
+                "seconds",
             ),
             code="too_soon",
             params={"seconds": wait},
         )
-    try:
-        per_minute = settings.PROOF_OF_WORK_NO_SCRIPT_PER_MINUTE
-        attempt_take(
-            [(Limit("proof-of-work-no-script", per_minute, dt.timedelta(minutes=1)), "all")]
-        )
+    _used_once("waited", nonce)
+    per_minute = settings.PROOF_OF_WORK_NO_SCRIPT_PER_MINUTE
+    try:  # in the cache: no database row that every such form would wait for
+        rate_take(Limit("proof-of-work-no-script", per_minute, dt.timedelta(minutes=1)), "all")
     except ServiceError as error:
         raise forms.ValidationError(
             _(
@@ -85,7 +90,6 @@ def _waited_check(token: str) -> None:
             ),
             code="busy",
         ) from error
-    _used_once("waited", nonce)
 
 
 _INVALID = _(
@@ -145,7 +149,9 @@ class ProofOfWorkWidget(forms.Widget):
         return context
 
     def value_from_datadict(self, data, files, name):
-        return data.get(name, "")
+        """The widget's solution; without it (no JavaScript, or a script that could not
+        run) the page's time-lock."""
+        return data.get(name) or data.get(f"{name}{WAITED_SUFFIX}", "")
 
 
 class ProofOfWorkField(forms.CharField):

@@ -25,6 +25,25 @@ PASSING = {
     "its:centres",
 }
 REFRESH_SECONDS = 20
+LONG_WAIT_REFRESH_SECONDS = 60  # a wait of minutes is looked at less often
+
+
+def refresh_seconds(wait_seconds: int) -> int:
+    """How soon the page looks again: every REFRESH_SECONDS near the turn, a third of the
+    wait (at most a minute) while it is long, so that a long queue does not multiply the
+    requests it was put up against."""
+    return max(REFRESH_SECONDS, min(LONG_WAIT_REFRESH_SECONDS, wait_seconds // 3))
+
+
+def _region(region_id: int) -> Region:
+    """The waiting page's region (name, hotline), read from the database at most every
+    REGION_SECONDS: every waiting visitor's poll shows it."""
+    key = f"waiting-room-region-row:{region_id}"
+    region = cache.get(key)
+    if region is None:
+        region = Region.objects.get(pk=region_id)
+        cache.set(key, region, REGION_SECONDS)
+    return region
 
 
 REGION_SECONDS = 300  # districts do not change regions, slugs rarely
@@ -122,7 +141,8 @@ class WaitingRoomMiddleware:
         return self._waiting_page(request, match, room, ticket, place, issued)
 
     def _waiting_page(self, request, match, room, ticket, place, issued):
-        region = Region.objects.get(pk=room.region_id)
+        region = _region(room.region_id)
+        refresh = refresh_seconds(place.wait_seconds)
         # 2021 clients look for the German words; the protocol speaks German.
         language = "de" if match.namespace == "its" else translation.get_language()
         with translation.override(language):
@@ -133,12 +153,12 @@ class WaitingRoomMiddleware:
                     "region": region,
                     "ahead": place.ahead,
                     "wait_minutes": max(1, -(-place.wait_seconds // 60)),
-                    "refresh_seconds": REFRESH_SECONDS,
+                    "refresh_seconds": refresh,
                     "auto_refresh": request.COOKIES.get(MANUAL_COOKIE) != "1",
                 },
             )
         response["Cache-Control"] = "no-store"
-        response["Retry-After"] = str(min(REFRESH_SECONDS, place.wait_seconds))
+        response["Retry-After"] = str(max(1, min(refresh, place.wait_seconds)))
         if issued:
             response.set_cookie(
                 services.ticket_cookie_name(room.region_id),
