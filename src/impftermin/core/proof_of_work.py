@@ -9,9 +9,10 @@ use is counted in the database (core.throttle), so a solution cannot be replayed
 parallel either, and losing the cache does not reopen it.
 
 Without JavaScript (or when the widget's script cannot run) there is no work to show; the
-page's signed time-lock, in a field of its own, is sent instead, accepted once, no sooner than PROOF_OF_WORK_NO_SCRIPT_WAIT_SECONDS after it was
-served, and no more than PROOF_OF_WORK_NO_SCRIPT_PER_MINUTE of them a minute for the whole
-service, so that this way round the work cannot become the bots' bulk route.
+page's signed time-lock, in a field of its own, is sent instead: accepted once, no sooner
+than PROOF_OF_WORK_NO_SCRIPT_WAIT_SECONDS after it was served, and no more than
+PROOF_OF_WORK_NO_SCRIPT_PER_MINUTE of them a minute for the whole service, so that this
+way round the work cannot become the bots' bulk route.
 """
 
 from __future__ import annotations
