@@ -3,6 +3,8 @@ cache; a booking that fills a slot, a cancellation and a release renew it, so a 
 shows a time the cache has been told is full; a booking that leaves seats keeps it; without
 a cache every request asks the database."""
 
+import threading
+
 import pytest
 from django.test import override_settings
 
@@ -139,3 +141,32 @@ def test_the_api_availability_asks_the_database_nothing_when_cached(
     with django_capture_on_commit_callbacks(execute=True):
         assert book(world, slot, slots, "online:a").booked
     assert bookable() == 0
+
+
+def test_while_one_request_asks_the_database_the_others_wait_for_its_answer(db):
+    """No stampede after a renewal: a reader that finds another request computing the
+    same answer takes that answer instead of asking the database too; if none comes, it
+    asks itself."""
+    from django.core.cache import cache
+
+    from impftermin.booking import availability
+
+    asked = []
+
+    def compute():
+        asked.append(1)
+        return ["from the database"]
+
+    key = availability.answer_key("days", district_id=1, vaccine_id=1, params=(1,))
+    cache.add(f"{key}:computing", 1, timeout=5)  # another request is at it ...
+    threading.Timer(0.05, lambda: cache.set(key, ["the other's answer"], 30)).start()
+    answer = availability.cached_answer(
+        "days", district_id=1, vaccine_id=1, params=(1,), compute=compute
+    )
+    assert answer == ["the other's answer"] and asked == []  # ... and its answer came
+    other = availability.answer_key("days", district_id=1, vaccine_id=1, params=(2,))
+    cache.add(f"{other}:computing", 1, timeout=5)  # one that never answers
+    answer = availability.cached_answer(
+        "days", district_id=1, vaccine_id=1, params=(2,), compute=compute
+    )
+    assert answer == ["from the database"] and asked == [1]

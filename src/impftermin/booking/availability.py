@@ -8,14 +8,16 @@ transaction has committed whenever seats come free (cancellations, rebooks) or a
 becomes full, and the slot services do so when slots are released, added or closed: the
 next request then asks the database again. So a list never shows a time that the cache
 has been told is full; a booking that leaves seats keeps the cached answer, which is what
-makes a release storm's thousands of identical reads cheap. Should the cache be down,
-every request asks the database (the service degrades, it does not fail).
+makes a release storm's thousands of identical reads cheap. After a renewal one request
+asks the database while the others wait up to 0.2 s for its answer. Should the cache be
+down, every request asks the database (the service degrades, it does not fail).
 
 With the embedded local-memory cache each process has its own: a booking made by another
 process (the worker's assignment) is seen once the answer expires."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -24,19 +26,19 @@ from django.core.cache import cache
 from django.db import transaction
 
 _EVERYTHING = "availability-gen:all"
+COMPUTING_SECONDS = 2
+WAITS, WAIT_SECONDS = 10, 0.02  # at most 0.2 s for another request's answer
 
 
 def _generation_key(district_id: int, vaccine_id: int) -> str:
     return f"availability-gen:{district_id}:{vaccine_id}"
 
 
-def cached_answer(
-    kind: str, *, district_id: int, vaccine_id: int, params: tuple, compute: Callable[[], Any]
-) -> Any:
-    """The answer for `kind` and `params` from the cache, else computed and kept."""
+def answer_key(kind: str, *, district_id: int, vaccine_id: int, params: tuple) -> str:
+    """Where the answer for `kind` and `params` is kept under the current generations."""
     own = _generation_key(district_id, vaccine_id)
     generations = cache.get_many([_EVERYTHING, own])
-    key = "availability:{}:{}:{}:{}:{}:{}".format(
+    return "availability:{}:{}:{}:{}:{}:{}".format(
         kind,
         district_id,
         vaccine_id,
@@ -44,10 +46,27 @@ def cached_answer(
         generations.get(own, 0),
         ":".join(str(p) for p in params),
     )
+
+
+def cached_answer(
+    kind: str, *, district_id: int, vaccine_id: int, params: tuple, compute: Callable[[], Any]
+) -> Any:
+    """The answer for `kind` and `params` from the cache, else computed and kept."""
+    key = answer_key(kind, district_id=district_id, vaccine_id=vaccine_id, params=params)
     answer = cache.get(key)
-    if answer is None:
-        answer = compute()
-        cache.set(key, answer, settings.AVAILABILITY_CACHE_SECONDS)
+    if answer is not None:
+        return answer
+    # Renewed while many read (a storm): one request asks the database, the others wait
+    # for its answer a moment instead of all asking at once.
+    computing = cache.add(f"{key}:computing", 1, timeout=COMPUTING_SECONDS)
+    if computing is False:
+        for _i in range(WAITS):
+            time.sleep(WAIT_SECONDS)
+            answer = cache.get(key)
+            if answer is not None:
+                return answer
+    answer = compute()  # ours to compute, the cache is down, or the other one is slow
+    cache.set(key, answer, settings.AVAILABILITY_CACHE_SECONDS)
     return answer
 
 
