@@ -139,19 +139,23 @@ def _apply_seat_changes(
 
 
 def _availability_after(deltas: dict[int, int]) -> None:
-    """Cached free times (booking.availability) are renewed where seats came free or a
-    slot has too few left for the largest party (R7); a booking that leaves more keeps
-    them."""
-    rows = Slot.objects.filter(pk__in=list(deltas)).values_list(
-        "pk", "vaccine_id", "centre__district_id", "booked", "capacity"
-    )
-    availability_changed(
-        {
-            (district_id, vaccine_id)
-            for pk, vaccine_id, district_id, booked, capacity in rows
-            if deltas[pk] < 0 or capacity - booked < MAX_PARTY_SIZE
-        }
-    )
+    """Once the transaction has committed (its seat locks released): cached free times
+    (booking.availability) are renewed where seats came free or a slot has too few left
+    for the largest party (R7); a booking that leaves more keeps them."""
+
+    def renew() -> None:
+        rows = Slot.objects.filter(pk__in=list(deltas)).values_list(
+            "pk", "vaccine_id", "centre__district_id", "booked", "capacity"
+        )
+        availability_changed(
+            {
+                (district_id, vaccine_id)
+                for pk, vaccine_id, district_id, booked, capacity in rows
+                if deltas[pk] < 0 or capacity - booked < MAX_PARTY_SIZE
+            }
+        )
+
+    transaction.on_commit(renew)
 
 
 def _seats_held(appointments: list[Appointment]) -> Counter[int]:
