@@ -64,9 +64,8 @@ logger = logging.getLogger(__name__)
 PUBLIC_READS = Limit("api-public-client", 300, dt.timedelta(minutes=1))
 FAILED_KEYS = Limit("api-failed-key-client", 60, dt.timedelta(minutes=1))
 PARTNER_CALLS = Limit("api-partner-key", 600, dt.timedelta(minutes=1))
-AVAILABILITY_SECONDS = (
-    30  # how long a centre's district and vaccines are kept for the availability read
-)
+# How long a centre's district and vaccines are kept for the availability read.
+AVAILABILITY_SECONDS = 30
 MAX_AVAILABILITY_DAYS = 60
 
 NOT_FOUND = {
@@ -422,20 +421,15 @@ def availability(
 def _centre_offer(centre_id: int) -> tuple[int, list[Vaccine]] | None:
     """An active centre's district and active vaccines, cached: the availability read asks
     the database nothing while its answers are cached."""
-    key = f"api-centre-offer:{centre_id}"
-    offer = cache.get(key)
-    if offer is None:
+
+    def read() -> tuple[int, list[Vaccine]] | bool:
         found = Centre.objects.filter(pk=centre_id, active=True).first()
-        offer = (
-            (
-                found.district_id,
-                [c.vaccine for c in found.capacities.select_related("vaccine") if c.vaccine.active],
-            )
-            if found is not None
-            else False
-        )
-        cache.set(key, offer, AVAILABILITY_SECONDS)
-    return offer or None
+        if found is None:
+            return False  # kept too: an unknown centre asks the database no more often
+        capacities = found.capacities.select_related("vaccine")
+        return found.district_id, [c.vaccine for c in capacities if c.vaccine.active]
+
+    return cache.get_or_set(f"api-centre-offer:{centre_id}", read, AVAILABILITY_SECONDS) or None
 
 
 # --- partner operations ----------------------------------------------------------------------

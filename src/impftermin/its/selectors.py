@@ -37,19 +37,11 @@ def listed_centres() -> list[Centre]:
 GROUP_SECONDS = 60
 
 
-def _remembered(key: str, compute):
-    found = cache.get(key)
-    if found is None:
-        found = compute()
-        cache.set(key, found, GROUP_SECONDS)
-    return found
-
-
 def group_district(ags: str) -> District | None:
     """The centre group behind a base URL: a district of a region in codes mode."""
     if not ags.isascii() or not ags.isdigit() or len(ags) > 8:
         return None
-    found = _remembered(
+    found = cache.get_or_set(
         f"its-group:{ags}",
         lambda: (
             District.objects.filter(ags=ags, region__booking_mode=BookingMode.CODES)
@@ -57,6 +49,7 @@ def group_district(ags: str) -> District | None:
             .first()
             or False
         ),
+        GROUP_SECONDS,
     )
     return found or None
 
@@ -66,15 +59,18 @@ def group_centres(district: District, postcode: object) -> list[Centre]:
     centres of a district that share a postcode are both searched)."""
     if not isinstance(postcode, str) or len(postcode) != 5 or not postcode.isdigit():
         return []
-    return _remembered(
+    return cache.get_or_set(
         f"its-centres:{district.pk}:{postcode}",
         lambda: list(Centre.objects.filter(district=district, postcode=postcode, active=True)),
+        GROUP_SECONDS,
     )
 
 
 def group_vaccines(district: District) -> list[Vaccine]:
-    return _remembered(
-        f"its-vaccines:{district.pk}", lambda: vaccines_offered(district_id=district.pk)
+    return cache.get_or_set(
+        f"its-vaccines:{district.pk}",
+        lambda: vaccines_offered(district_id=district.pk),
+        GROUP_SECONDS,
     )
 
 

@@ -35,29 +35,28 @@ def refresh_seconds(wait_seconds: int) -> int:
     return max(REFRESH_SECONDS, min(LONG_WAIT_REFRESH_SECONDS, wait_seconds // 3))
 
 
-def _region(region_id: int) -> Region:
-    """The waiting page's region (name, hotline), read from the database at most every
-    REGION_SECONDS: every waiting visitor's poll shows it."""
-    key = f"waiting-room-region-row:{region_id}"
-    region = cache.get(key)
-    if region is None:
-        region = Region.objects.get(pk=region_id)
-        cache.set(key, region, REGION_SECONDS)
-    return region
-
-
 REGION_SECONDS = 300  # districts do not change regions, slugs rarely
 
 
 def _cached(name: str, queryset, field: str = "region_id") -> int | None:
     """A region id by AGS or slug, read from the database at most every REGION_SECONDS:
     the gate runs on every request of the booking pages."""
-    key = f"waiting-room-region:{name}"
-    found = cache.get(key)
-    if found is None:
-        found = queryset.values_list(field, flat=True).first() or 0
-        cache.set(key, found, REGION_SECONDS)
+    found = cache.get_or_set(
+        f"waiting-room-region:{name}",
+        lambda: queryset.values_list(field, flat=True).first() or 0,
+        REGION_SECONDS,
+    )
     return found or None
+
+
+def _region(region_id: int) -> Region:
+    """The waiting page's region (name, hotline), read from the database at most every
+    REGION_SECONDS: every waiting visitor's poll shows it."""
+    return cache.get_or_set(
+        f"waiting-room-region-row:{region_id}",
+        lambda: Region.objects.get(pk=region_id),
+        REGION_SECONDS,
+    )
 
 
 def region_of(request, match) -> int | None:
