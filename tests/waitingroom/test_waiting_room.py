@@ -15,6 +15,7 @@ from django.test import Client
 from impftermin.waitingroom import middleware, services
 from impftermin.waitingroom.models import RoomMode, WaitingRoom
 from impftermin.waitingroom.queues import DatabaseQueue, RedisQueue
+from tests import factories
 from tests.conftest import CI
 
 T0 = 1_900_000_000.0  # a fixed moment for the queue's clock
@@ -55,6 +56,7 @@ def backend(request, settings, db):
 @pytest.fixture
 def room(world, monkeypatch):
     row = WaitingRoom.objects.create(region=world.region, mode=RoomMode.ON, admissions_per_second=2)
+    world.free_slot = factories.make_slot(world.centre, world.biontech, factories.at(5))
     clock = {"now": T0}
     monkeypatch.setattr(services, "clock", lambda: clock["now"])
     world.room_row, world.clock = row, clock
@@ -212,3 +214,53 @@ def test_R_auto_mode_switches_on_when_arrivals_exceed_the_threshold(room):
     services.room_settings_changed(room.region.pk)
     later = Client().get("/termin/", {"region": room.region.slug}).content.decode()
     assert "Virtueller Warteraum" in later
+
+
+def test_R_the_kept_waiting_page_shows_each_visitor_their_own_place_and_language(room):
+    """The page around the place is rendered once and kept; the place is each visitor's,
+    the language each visitor's, and the page carries no CSRF token (it is shared)."""
+    middleware._pages.clear()
+    pages = [Client().get("/termin/", {"region": room.region.slug}) for _i in range(3)]
+    texts = [page.content.decode() for page in pages]
+    assert "Sie sind als Nächstes an der Reihe." in texts[0]
+    assert "Vor Ihnen wartet noch 1 Person." in texts[1]
+    assert "Vor Ihnen warten noch 2 Personen." in texts[2]
+    assert len(middleware._pages) == 1
+    assert all("csrfmiddlewaretoken" not in text for text in texts)
+    assert all("csrftoken" not in page.cookies for page in pages)
+    english = Client().get("/en/termin/", {"region": room.region.slug}).content.decode()
+    assert "3 people are waiting ahead of you." in english and 'lang="en"' in english
+    assert "Virtueller Warteraum" in english  # the German name stays beside the English
+    assert len(middleware._pages) == 2
+
+
+def test_R_those_waiting_are_told_at_once_when_every_released_seat_is_taken(room):
+    """Nobody waits minutes to learn that nothing is free: the page says so, the place is
+    kept, and it looks again after a minute; when seats come free the wait goes on."""
+    from django.core.cache import cache
+
+    Client().get("/termin/", {"region": room.region.slug})  # someone ahead
+    visitor = Client()
+    assert (
+        "Zurzeit sind alle"
+        not in visitor.get("/termin/", {"region": room.region.slug}).content.decode()
+    )
+    room.free_slot.booked = room.free_slot.capacity
+    room.free_slot.save()
+    factories.make_slot(room.centre, room.biontech, factories.at(-1))  # past: no use
+    factories.make_slot(room.centre, room.biontech, factories.at(6), released=False)
+    cache.delete(f"waiting-room-free-seats:{room.region.pk}")
+    sold_out = visitor.get("/termin/", {"region": room.region.slug})
+    text = sold_out.content.decode()
+    assert (
+        "Zurzeit sind alle freigegebenen Termine vergeben. Vor Ihnen wartet noch 1 Person." in text
+    )
+    assert "Voraussichtliche Wartezeit" not in text
+    assert sold_out["Retry-After"] == "60" and 'content="60"' in text
+    english = visitor.get("/en/termin/", {"region": room.region.slug}).content.decode()
+    assert "All released appointments are taken at the moment" in english
+    room.free_slot.booked = 0
+    room.free_slot.save()
+    cache.delete(f"waiting-room-free-seats:{room.region.pk}")
+    again = visitor.get("/termin/", {"region": room.region.slug}).content.decode()
+    assert "Vor Ihnen wartet noch 1 Person." in again and "Zurzeit sind alle" not in again

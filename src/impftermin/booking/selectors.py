@@ -202,6 +202,18 @@ def _first_dose_slots(
     )
 
 
+def region_has_free_seats(*, region_id: int) -> bool:
+    """Whether any active centre of the region has a released slot ahead with a free seat:
+    False means nobody can book a first dose there now, whoever comes next (the waiting
+    room says so). True does not promise a pair: the second dose may be missing."""
+    return free_seats(
+        Slot.objects.filter(
+            centre__district__region_id=region_id, centre__active=True, start__gt=timezone.now()
+        ),
+        1,
+    ).exists()
+
+
 def _with_second_dose(firsts: QuerySet[Slot], vaccine: Vaccine, party_size: int) -> QuerySet[Slot]:
     """Each first-dose slot with the earliest free second-dose slot for it (`second_id`)."""
     seconds = second_dose_slots(

@@ -7,10 +7,15 @@ confirmation, standby offers, password reset) pass too: they hold a deadline."""
 
 from __future__ import annotations
 
+import time
+
 from django.conf import settings
 from django.core.cache import cache
+from django.http import HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.utils import translation
+from django.utils.safestring import mark_safe
 
 from impftermin.core.flow import recall
 from impftermin.regions.models import District, Region
@@ -88,6 +93,39 @@ def region_of(request, match) -> int | None:
     return None
 
 
+PLACE = "\ue000"  # where a visitor's own place goes into a kept page (a private-use character)
+PAGES_KEPT = 256
+_pages: dict[tuple, tuple[float, str, str]] = {}
+
+
+def _page_around(request, region_id: int, refresh: int, auto_refresh: bool) -> tuple[str, str]:
+    """The waiting page before and after the visitor's own place, rendered once per region,
+    language, address, refresh and switch, and kept in the process for REGION_SECONDS: it
+    is the same for everyone waiting there, and rendering it is most of a poll's cost."""
+    path = request.get_full_path()
+    key = (region_id, translation.get_language(), path, refresh, auto_refresh)
+    now = time.monotonic()
+    kept = _pages.get(key)
+    if kept is not None and kept[0] > now:
+        return kept[1], kept[2]
+    page = render(
+        request,
+        "waitingroom/wait.html",
+        {
+            "region": _region(region_id),
+            "place": mark_safe(PLACE),  # noqa: S308 - our own constant, no input
+            "refresh_seconds": refresh,
+            "auto_refresh": auto_refresh,
+        },
+    ).content.decode()
+    before, _place, after = page.partition(PLACE)
+    if len(path) <= 200:  # addresses are the visitors' to choose: long ones are not kept
+        if len(_pages) >= PAGES_KEPT:
+            _pages.clear()
+        _pages[key] = (now + REGION_SECONDS, before, after)
+    return before, after
+
+
 class WaitingRoomMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -140,24 +178,26 @@ class WaitingRoomMiddleware:
         return self._waiting_page(request, match, room, ticket, place, issued)
 
     def _waiting_page(self, request, match, room, ticket, place, issued):
-        region = _region(room.region_id)
-        refresh = refresh_seconds(place.wait_seconds)
+        sold_out = services.region_sold_out(room.region_id)
+        refresh = LONG_WAIT_REFRESH_SECONDS if sold_out else refresh_seconds(place.wait_seconds)
         # 2021 clients look for the German words; the protocol speaks German.
         language = "de" if match.namespace == "its" else translation.get_language()
+        auto_refresh = request.COOKIES.get(MANUAL_COOKIE) != "1"
         with translation.override(language):
-            response = render(
-                request,
-                "waitingroom/wait.html",
+            before, after = _page_around(request, room.region_id, refresh, auto_refresh)
+            own = render_to_string(
+                "waitingroom/place.html",
                 {
-                    "region": region,
                     "ahead": place.ahead,
                     "wait_minutes": max(1, -(-place.wait_seconds // 60)),
-                    "refresh_seconds": refresh,
-                    "auto_refresh": request.COOKIES.get(MANUAL_COOKIE) != "1",
+                    "sold_out": sold_out,
                 },
             )
+        response = HttpResponse(before + own + after)
         response["Cache-Control"] = "no-store"
-        response["Retry-After"] = str(max(1, min(refresh, place.wait_seconds)))
+        response["Retry-After"] = str(
+            refresh if sold_out else max(1, min(refresh, place.wait_seconds))
+        )
         if issued:
             response.set_cookie(
                 services.ticket_cookie_name(room.region_id),

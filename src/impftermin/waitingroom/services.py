@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from django.core import signing
 from django.core.cache import cache
 
+from impftermin.booking.selectors import region_has_free_seats
 from impftermin.core.throttle import window_count
 from impftermin.waitingroom.models import RoomMode, WaitingRoom
 from impftermin.waitingroom.queues import DatabaseQueue, Line, queue
@@ -129,6 +130,20 @@ class Place:
     ahead: int  # people before this ticket still waiting
     wait_seconds: int
     admitted: bool
+
+
+SOLD_OUT_SECONDS = 10
+
+
+def region_sold_out(region_id: int) -> bool:
+    """Every released seat of the region is taken (read at most every SOLD_OUT_SECONDS):
+    those waiting are told at once instead of after their wait; they keep their places
+    for when seats come free or new ones are released."""
+    return not cache.get_or_set(
+        f"waiting-room-free-seats:{region_id}",
+        lambda: region_has_free_seats(region_id=region_id),
+        SOLD_OUT_SECONDS,
+    )
 
 
 def ticket_place(room: Room, ticket: Ticket, now: float | None = None) -> Place:
