@@ -10,8 +10,9 @@ proxy), so that per-client limits count people, not the load generator.
    READ_CLIENTS clients in a closed loop for READ_SECONDS.
 2. Peak offered load: OFFERED_RPS requests a second (3x the 700 a second that took down the
    2021 portal) for PEAK_SECONDS, open loop, on the availability read and the 2021
-   protocol's offer search; the 5xx and timeouts are counted.
-3. Release storm: CITIZENS people arrive within ARRIVAL_SECONDS for PAIRS pairs. Each goes
+   protocol's offer search; the 5xx and timeouts are counted. The waiting room is off for
+   1 and 2: they measure the app's own answers.
+3. Release storm (the waiting room switched on first): CITIZENS people arrive within ARRIVAL_SECONDS for PAIRS pairs. Each goes
    through the region's waiting room (admission rate ADMISSIONS_PER_SECOND), searches the
    offers of the 2021 protocol (/its/<AGS>/rest/suche/impfterminsuche, the path the 2021
    bots polled), books a pair (/its/<AGS>/rest/buchung; after a lost race another one),
@@ -44,7 +45,7 @@ from bench.common import bench_database_url, local_today, percentile, recreate_d
 CITIZENS = int(os.environ.get("BENCH_HTTP_CITIZENS", 20_000))
 ARRIVAL_SECONDS = float(os.environ.get("BENCH_HTTP_ARRIVAL_SECONDS", 60))
 PAIRS = int(os.environ.get("BENCH_HTTP_PAIRS", 5_000))
-ADMISSIONS_PER_SECOND = int(os.environ.get("BENCH_HTTP_ADMISSIONS", 100))
+ADMISSIONS_PER_SECOND = int(os.environ.get("BENCH_HTTP_ADMISSIONS", 20))
 STORM_DEADLINE = float(os.environ.get("BENCH_HTTP_DEADLINE", 230))
 WORKERS = int(os.environ.get("BENCH_HTTP_WORKERS", 4))
 THREADS = int(os.environ.get("BENCH_HTTP_THREADS", 16))
@@ -56,6 +57,7 @@ CANCEL_SHARE = 0.1
 REBOOK_SHARE = 0.1
 SEATS_PER_SLOT = 10
 PARTNER_KEYS = 10  # a partner key may make 600 calls a minute
+SOLD_OUT = "Zurzeit sind alle freigegebenen Termine vergeben."  # the waiting page's words
 TIMEOUT_SECONDS = 60  # a person waits about a minute for a page before giving up
 PORT = int(os.environ.get("BENCH_HTTP_PORT", 8765))
 BASE = f"http://127.0.0.1:{PORT}"
@@ -161,11 +163,22 @@ def build_world() -> dict:
     keys = [api_key_issue(partner_id=partner.pk)[1] for _ in range(PARTNER_KEYS)]
     WaitingRoom.objects.create(
         region=region,
-        mode=RoomMode.ON,
+        mode=RoomMode.OFF,  # on for the storm (open_waiting_room): 1 and 2 measure the app
         admissions_per_second=ADMISSIONS_PER_SECOND,
         admission_minutes=20,
     )
     return {"codes": codes, "keys": keys, "centre": centre.pk, "region": region.pk}
+
+
+def open_waiting_room(world: dict) -> None:
+    """As an operator does before a release: the region's waiting room on, seen by every
+    app process at once. Off before, so that the ceilings and the peak measure the app's
+    answers rather than waiting pages, and take no tickets from the storm's line."""
+    from impftermin.waitingroom.models import RoomMode, WaitingRoom
+    from impftermin.waitingroom.services import room_settings_changed
+
+    WaitingRoom.objects.filter(region_id=world["region"]).update(mode=RoomMode.ON)
+    room_settings_changed(world["region"])
 
 
 def flush_redis(url: str) -> None:
@@ -401,7 +414,7 @@ class Storm:
             if answer is None:
                 self.outcomes["gave up (timeout)"] += 1
                 return
-            status, response_headers, _text = answer
+            status, response_headers, text = answer
             for morsel in response_headers.getall("Set-Cookie", []):
                 name, _eq, rest = morsel.partition("=")
                 cookies[name.strip()] = rest.split(";", 1)[0]
@@ -409,6 +422,9 @@ class Storm:
                 break
             if status != 200:
                 self.outcomes[f"waiting room {status}"] += 1
+                return
+            if SOLD_OUT in text:  # told that every seat is taken: most people leave
+                self.outcomes["told at the waiting room: all taken"] += 1
                 return
             await asyncio.sleep(min(60.0, float(response_headers.get("Retry-After", 5))))
         self.admitted.append((time.perf_counter(), n))
@@ -653,6 +669,7 @@ def main() -> None:
             f" {sum(peak.broken.values())}"
         )
 
+        open_waiting_room(world)
         storm = Storm(world)
         storm_s = asyncio.run(storm.run())
         django.db.connections.close_all()

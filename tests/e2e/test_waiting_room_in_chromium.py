@@ -8,6 +8,7 @@ import pytest
 
 from impftermin.waitingroom import middleware, services
 from impftermin.waitingroom.models import RoomMode, WaitingRoom
+from tests import factories
 from tests.e2e.walk import Walk
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.postgres]
@@ -26,6 +27,7 @@ def test_R_waiting_page_is_accessible_refreshes_itself_and_admits_in_turn(
     browser, live_server, world, monkeypatch, tmp_path, language
 ):
     WaitingRoom.objects.create(region=world.region, mode=RoomMode.ON, admissions_per_second=1)
+    factories.make_slot(world.centre, world.biontech, factories.at(5))  # something to wait for
     clock = {"now": T0}
     monkeypatch.setattr(services, "clock", lambda: clock["now"])
     room = services.room_for(world.region.pk)
