@@ -10,12 +10,12 @@ CHECK = "import django; django.setup(); from django.conf import settings; print(
 GOOD_KEY = "k" * 64
 
 
-def start(**env: str) -> subprocess.CompletedProcess:
+def start(*, script: str = CHECK, **env: str) -> subprocess.CompletedProcess:
     unset = {"SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "SMS_GATEWAY_URL", "SMS_BACKEND"}
     environment = {k: v for k, v in os.environ.items() if k not in unset}
     environment |= {"DJANGO_SETTINGS_MODULE": "impftermin.settings"} | env
     return subprocess.run(  # noqa: S603 - our own interpreter and a fixed script
-        [sys.executable, "-c", CHECK], env=environment, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", script], env=environment, capture_output=True, text=True, timeout=60
     )
 
 
