@@ -385,12 +385,6 @@ def _book_once(
     except IntegrityError:
         # The database's one live pair per holder: this person already has one.
         raise ServiceError("holder_has_live_pair", HOLDER_HAS_LIVE_PAIR, field="holders") from None
-    by_holder = {pair.holder: pair for pair in pairs}
-    for pair in replacing:
-        pair.replaced_by = by_holder[pair.holder]
-        pair.save(update_fields=["replaced_by"])
-    if on_booked is not None:  # the caller's rows too before the claim: lock late
-        on_booked(pairs, replacing[0] if replacing else None)
     deltas = Counter(_freeing(freed))
     deltas[first.pk] += party_size
     if second is not None:
@@ -401,6 +395,12 @@ def _book_once(
         raise _NoPair(
             first, second_lost=lost.slot_id if second and lost.slot_id == second.pk else None
         ) from None
+    by_holder = {pair.holder: pair for pair in pairs}
+    for pair in replacing:
+        pair.replaced_by = by_holder[pair.holder]
+        pair.save(update_fields=["replaced_by"])
+    if on_booked is not None:
+        on_booked(pairs, replacing[0] if replacing else None)
     return pairs
 
 
