@@ -94,7 +94,7 @@ RULES = {
     "registrations:password_forgotten": OPEN,
     "registrations:password_reset": TOKEN,
     "registrations:account": CITIZEN,
-    "registrations:log_out": CITIZEN,
+    "registrations:log_out": OPEN,  # POST only; sends everyone to the log-in
     "registrations:document": CITIZEN,
     "registrations:choose": CITIZEN,
     "registrations:short_notice": CITIZEN,
@@ -105,7 +105,7 @@ RULES = {
     # staff
     "staff:verify": STAFF,
     "staff:enrol": STAFF,
-    "staff:log_out": STAFF,
+    "staff:log_out": OPEN,  # POST only; sends everyone to the log-in
     "console:statistics": staff("staff.view_call_statistics"),
     "vaccinations:centres": DESK,
     "vaccinations:desk": DESK,

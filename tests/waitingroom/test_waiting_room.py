@@ -259,6 +259,10 @@ def test_R_those_waiting_are_told_at_once_when_every_released_seat_is_taken(room
     assert sold_out["Retry-After"] == "60" and 'content="60"' in text
     english = visitor.get("/en/termin/", {"region": room.region.slug}).content.decode()
     assert "All released appointments are taken at the moment" in english
+    # a registration (assignment mode) keeps its place in the pool: no such notice there
+    registering = visitor.get("/registrierung/", {"region": room.region.slug})
+    assert "Vor Ihnen wartet noch 1 Person." in registering.content.decode()
+    assert "Zurzeit sind alle" not in registering.content.decode()
     room.free_slot.booked = 0
     room.free_slot.save()
     cache.delete(f"waiting-room-free-seats:{room.region.pk}")

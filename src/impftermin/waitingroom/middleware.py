@@ -178,7 +178,9 @@ class WaitingRoomMiddleware:
         return self._waiting_page(request, match, room, ticket, place, issued)
 
     def _waiting_page(self, request, match, room, ticket, place, issued):
-        sold_out = services.region_sold_out(room.region_id)
+        # Only where people book from released slots themselves (codes mode, the 2021
+        # protocol): a registration keeps its place in the pool when seats are gone.
+        sold_out = match.namespace in ("codes", "its") and services.region_sold_out(room.region_id)
         refresh = LONG_WAIT_REFRESH_SECONDS if sold_out else refresh_seconds(place.wait_seconds)
         # 2021 clients look for the German words; the protocol speaks German.
         language = "de" if match.namespace == "its" else translation.get_language()
