@@ -58,6 +58,9 @@ SCHEDULE = [
     # R8 (beyond the seeds): released or freed slots go to the standby list, in order;
     # unanswered offers expire and pass on.
     IntervalJob("standby_offers", "impftermin.codes.tasks.make_standby_offers", minutes=10),
+    # Issue 10: a message whose worker died while sending it (or whose task was lost) is
+    # sent when its claim has run out.
+    IntervalJob("resume_messages", "impftermin.notifications.tasks.resume_messages", minutes=5),
     # R16: waiting registrations get pairs from the released slots.
     IntervalJob(
         "assign_registrations", "impftermin.registrations.tasks.assign_registrations", minutes=15

@@ -5,6 +5,12 @@ the message row and its delivery task are written with that change, or not at al
 worker runs `message_deliver`, which claims the message with a conditional UPDATE (so a
 message is never sent by two workers), sends it, and on a temporary failure tries again
 later with exponential back-off, until MAX_ATTEMPTS.
+
+A claim is a lease of SENDING_LEASE: should the worker die while sending (killed, the
+machine gone), the message can be claimed again once the lease has run out, and
+`messages_resume` (every few minutes) enqueues its delivery again. A message that the
+server had accepted when the worker died is sent a second time then (at least once: SMTP
+has no way to ask); one it had not accepted, once.
 """
 
 from __future__ import annotations
@@ -25,6 +31,9 @@ from impftermin.notifications.models import MessageChannel, MessageStatus, Outbo
 from impftermin.notifications.tasks import deliver_message, deliver_messages
 
 MAX_ATTEMPTS = 12
+SENDING_LEASE = dt.timedelta(minutes=10)  # longer than any SMTP or gateway timeout
+STALLED_AFTER = dt.timedelta(minutes=2)  # a due message's own task should have run by then
+RESUME_BATCH = 1000
 FIRST_RETRY = dt.timedelta(seconds=30)
 LONGEST_RETRY = dt.timedelta(hours=1)
 UNKNOWN_MESSAGE = _("Diese Nachricht gibt es nicht.")
@@ -111,10 +120,15 @@ def message_deliver(*, message_id: int) -> str:
     """Send one message now, if it is due and nobody else is sending it. Returns what
     happened: sent, retry, failed or skipped."""
     now = timezone.now()
-    due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
-    claimed = OutboundMessage.objects.filter(
-        due, pk=message_id, status=MessageStatus.PENDING
-    ).update(status=MessageStatus.SENDING, attempts=F("attempts") + 1)
+    due = Q(status=MessageStatus.PENDING) & (
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    )
+    abandoned = Q(status=MessageStatus.SENDING, next_attempt_at__lte=now)  # lease ran out
+    claimed = OutboundMessage.objects.filter(due | abandoned, pk=message_id).update(
+        status=MessageStatus.SENDING,
+        attempts=F("attempts") + 1,
+        next_attempt_at=now + SENDING_LEASE,
+    )
     if not claimed:
         return "skipped"
     message = OutboundMessage.objects.get(pk=message_id)
@@ -144,14 +158,36 @@ def message_deliver(*, message_id: int) -> str:
     message.status = MessageStatus.SENT
     message.sent_at = timezone.now()
     message.last_error = ""
-    message.save(update_fields=["status", "sent_at", "last_error"])
+    message.next_attempt_at = None
+    message.save(update_fields=["status", "sent_at", "last_error", "next_attempt_at"])
     return "sent"
 
 
 def _finish(message: OutboundMessage, status: str, error: str) -> None:
     message.status = status
     message.last_error = error[:2000]
-    message.save(update_fields=["status", "last_error"])
+    message.next_attempt_at = None
+    message.save(update_fields=["status", "last_error", "next_attempt_at"])
+
+
+def messages_resume(*, now: dt.datetime | None = None) -> int:
+    """Deliveries whose task was lost — a worker killed while sending (its lease has run
+    out), a task that never ran — enqueued again; how many. The claim in message_deliver
+    makes an extra enqueue harmless."""
+    now = now or timezone.now()
+    late = now - STALLED_AFTER
+    stalled = list(
+        OutboundMessage.objects.filter(
+            Q(status=MessageStatus.SENDING, next_attempt_at__lte=now)
+            | Q(status=MessageStatus.PENDING, next_attempt_at__lte=late)
+            | Q(status=MessageStatus.PENDING, next_attempt_at__isnull=True, created_at__lte=late)
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)[:RESUME_BATCH]
+    )
+    if stalled:
+        deliver_messages.enqueue(stalled)
+    return len(stalled)
 
 
 @transaction.atomic

@@ -16,3 +16,11 @@ def deliver_messages(message_ids: list[int]) -> list[str]:
     from impftermin.notifications.services import message_deliver
 
     return [message_deliver(message_id=pk) for pk in message_ids]
+
+
+@task()
+def resume_messages() -> int:
+    """Every few minutes (core.scheduling): deliveries whose task was lost, again."""
+    from impftermin.notifications.services import messages_resume
+
+    return messages_resume()
