@@ -27,3 +27,5 @@ urlpatterns += i18n_patterns(
     path("", include("impftermin.registrations.urls")),
     prefix_default_language=False,
 )
+
+handler500 = "impftermin.core.views.server_error"  # 503 while the database is away

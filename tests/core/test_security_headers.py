@@ -73,3 +73,31 @@ def test_production_sends_hsts_and_cookies_only_over_https():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True"] * 5
+
+
+@pytest.mark.parametrize(
+    ("path", "kind"),
+    [("/termin/", "text/html"), ("/api/v1/regions", "json"), ("/its/05515/", "json")],
+)
+def test_a_database_gone_for_a_moment_answers_503_with_retry_after_not_a_500(db, path, kind):
+    """handler500: connections cut (PostgreSQL restarting) are no fault of the request; any
+    other failure stays a plain 500 page without a traceback."""
+    from django.db import OperationalError
+    from django.test import RequestFactory
+
+    from impftermin.core.views import server_error
+
+    request = RequestFactory().get(path)
+    try:
+        raise OperationalError("server closed the connection unexpectedly")
+    except OperationalError:
+        response = server_error(request)
+    assert response.status_code == 503 and response["Retry-After"] == "5"
+    assert kind in response["Content-Type"]
+    assert "Traceback" not in response.content.decode()
+    try:
+        raise ValueError("a bug")
+    except ValueError:
+        response = server_error(request)
+    assert response.status_code == 500 and not response.has_header("Retry-After")
+    assert "a bug" not in response.content.decode()
