@@ -366,6 +366,10 @@ ASSIGNMENT_BATCH_SIZE = env_int("ASSIGNMENT_BATCH_SIZE", 2000)
 
 # How long an offer from the standby list (R8) may be taken before it passes on.
 STANDBY_OFFER_HOURS = env_int("STANDBY_OFFER_HOURS", 12)
+# Issue 10: how long personal data is kept (days); a daily task erases what has expired.
+RETENTION_CONTACT_DAYS = env_int("RETENTION_CONTACT_DAYS", 42)  # after the last appointment
+RETENTION_UNUSED_DAYS = env_int("RETENTION_UNUSED_DAYS", 180)  # codes never used to book
+RETENTION_MESSAGE_DAYS = env_int("RETENTION_MESSAGE_DAYS", 30)  # sent and failed messages
 
 # The shared reference data (postcodes, districts, populations) used by the importer.
 REFERENCE_DATA_DIR = Path(

@@ -202,6 +202,16 @@ def _first_dose_slots(
     )
 
 
+def last_appointment_start(holder) -> Subquery:
+    """For annotations: the start of the latest appointment (any status) of the pairs
+    booked under `holder`, an expression over the outer query's row; None when none."""
+    return Subquery(
+        Appointment.objects.filter(pair__holder=holder)
+        .order_by("-slot__start")
+        .values("slot__start")[:1]
+    )
+
+
 def region_has_free_seats(*, region_id: int) -> bool:
     """Whether any active centre of the region has a released slot ahead with a free seat:
     False means nobody can book a first dose there now, whoever comes next (the waiting

@@ -16,6 +16,8 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import CharField, Exists, OuterRef, Q, Value
+from django.db.models.functions import Cast, Concat
 from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext_lazy as _
@@ -27,6 +29,7 @@ from impftermin.booking.selectors import (
     any_live_pair,
     get_district,
     in_progress_refusal,
+    last_appointment_start,
     live_pair_for,
 )
 from impftermin.booking.services import (
@@ -847,3 +850,40 @@ def code_no_show_release(*, pair_id: int, holder: str) -> bool:
         send_cancellation(code_set, pair)
     make_standby_offers.enqueue()
     return True
+
+
+# --- retention (issue 10) ------------------------------------------------------------------
+
+
+@transaction.atomic
+def code_sets_contact_expire(*, now: dt.datetime | None = None) -> int:
+    """The e-mail address and mobile number of a code set are erased once they are no
+    longer needed: RETENTION_CONTACT_DAYS after its last appointment (all of them past),
+    or RETENTION_UNUSED_DAYS after it was issued when it never booked; never while it is
+    on the standby list (offers go to that number). The codes stay valid for a check and
+    the pairs for statistics. Returns how many sets were erased."""
+    now = now or timezone.now()
+    holder = Concat(Value("codes:"), Cast(OuterRef("pk"), CharField()))
+    standing_by = StandbyEntry.objects.filter(
+        code_set=OuterRef("pk"), status__in=[StandbyStatus.WAITING, StandbyStatus.OFFERED]
+    )
+    done = (
+        CodeSet.objects.filter(Q(email__gt="") | Q(pin_request__mobile__startswith="+"))
+        .annotate(last=last_appointment_start(holder), standing_by=Exists(standing_by))
+        .filter(standing_by=False)
+        .filter(
+            Q(last__lt=now - dt.timedelta(days=settings.RETENTION_CONTACT_DAYS))
+            | Q(
+                last__isnull=True,
+                created_at__lt=now - dt.timedelta(days=settings.RETENTION_UNUSED_DAYS),
+            )
+        )
+    )
+    ids = list(done.values_list("pk", flat=True))
+    CodeSet.objects.filter(pk__in=ids).update(email="")
+    # "-" and the row's id: no number (E.164 starts with "+"), unique per day as the PIN
+    # count per number needs.
+    PinRequest.objects.filter(code_set__in=ids).update(
+        mobile=Concat(Value("-"), Cast("pk", CharField())), email=""
+    )
+    return len(ids)

@@ -45,6 +45,8 @@ SCHEDULE = [
     DailyJob("attempt_counters", "impftermin.core.tasks.delete_expired_attempts", dt.time(23, 30)),
     # Issue 8: the replies kept for partners' idempotency keys (one day).
     DailyJob("idempotent_replies", "impftermin.api.tasks.delete_expired_replies", dt.time(23, 40)),
+    # Issue 10: personal data past its retention period is erased.
+    DailyJob("expire_personal_data", "impftermin.core.tasks.expire_personal_data", dt.time(3, 0)),
     # Slots exist well beyond the release window, for second doses (before the release).
     DailyJob("top_up_slots", "impftermin.booking.tasks.top_up_slots", dt.time(4, 30)),
     # Issue 7: yesterday's missed appointments are no-shows; a missed first appointment

@@ -218,3 +218,14 @@ def message_retry_now(*, message_id: int) -> OutboundMessage:
     message.save(update_fields=["status", "next_attempt_at"])
     deliver_message.enqueue(message.pk)
     return message
+
+
+def messages_expire(*, now: dt.datetime | None = None) -> int:
+    """Sent and failed messages (their texts name people and times) are deleted
+    RETENTION_MESSAGE_DAYS after they were written; waiting ones stay. How many."""
+    now = now or timezone.now()
+    deleted, _by_model = OutboundMessage.objects.filter(
+        status__in=[MessageStatus.SENT, MessageStatus.FAILED],
+        created_at__lt=now - dt.timedelta(days=settings.RETENTION_MESSAGE_DAYS),
+    ).delete()
+    return deleted

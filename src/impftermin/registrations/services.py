@@ -27,6 +27,7 @@ from impftermin.booking.selectors import (
     day_start,
     first_dose_candidates,
     in_progress_refusal,
+    last_appointment_start,
     live_pair_for,
     live_pairs_for,
     local_today,
@@ -1003,3 +1004,26 @@ def registration_no_show_release(*, pair_id: int, holder: str) -> bool:
     registration, partner = _locked_couple(Registration.pk_of_holder(holder))
     _cancel_back_to_pool(registration, partner, pair_id)
     return True
+
+
+# --- retention (issue 10) ------------------------------------------------------------------
+
+
+def registrations_expire(*, now: dt.datetime | None = None) -> int:
+    """A registration whose appointments all lie more than RETENTION_CONTACT_DAYS in the
+    past is erased as on request (R23's erasure: out of the pool, personal data gone, the
+    row kept for statistics); those waiting or under review keep theirs. One transaction
+    per registration, so that a couple is handled with both rows locked. Returns how many."""
+    now = now or timezone.now()
+    holder = Concat(Value("reg:"), Cast(OuterRef("pk"), CharField()))
+    ids = list(
+        Registration.objects.filter(status=RegistrationStatus.ASSIGNED)
+        .annotate(last=last_appointment_start(holder))
+        .filter(last__lt=now - dt.timedelta(days=settings.RETENTION_CONTACT_DAYS))
+        .values_list("pk", flat=True)
+    )
+    for pk in ids:
+        with transaction.atomic():
+            registration, _partner = _locked_couple(pk)
+            _erase(registration)
+    return len(ids)
