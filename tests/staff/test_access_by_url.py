@@ -84,6 +84,7 @@ RULES = {
     "codes:check": OPEN,
     "codes:booking": FLOW,
     "codes:cancel": FLOW,
+    "codes:data_export": FLOW,
     "codes:standby_join": FLOW,
     "codes:standby_offer": TOKEN,
     # assignment mode (Hessen)
@@ -96,6 +97,7 @@ RULES = {
     "registrations:account": CITIZEN,
     "registrations:log_out": OPEN,  # POST only; sends everyone to the log-in
     "registrations:document": CITIZEN,
+    "registrations:data_export": CITIZEN,
     "registrations:choose": CITIZEN,
     "registrations:short_notice": CITIZEN,
     "registrations:cancel": CITIZEN,

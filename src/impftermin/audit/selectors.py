@@ -66,3 +66,17 @@ def audit_counts_by_hour(
         .annotate(count=Count("id"))
         .order_by("username", "hour", "detail")
     )
+
+
+def staff_access_export(*, what: str, which: int | str) -> list[dict]:
+    """When staff looked up, viewed or changed this record, and why (the call's reason),
+    oldest first: for the person's copy of their data (Art. 15). Staff names are not
+    given, their role's task is."""
+    return [
+        {
+            "at": timezone.localtime(entry.at).isoformat(),
+            "action": entry.get_action_display(),
+            "why": entry.why,
+        }
+        for entry in audit_entries(what=what, which=which).order_by("at")
+    ]

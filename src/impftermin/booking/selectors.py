@@ -202,6 +202,33 @@ def _first_dose_slots(
     )
 
 
+def holder_appointments_export(*, holder: str) -> list[dict]:
+    """Every appointment ever booked under `holder`, cancelled ones too, oldest first: for
+    a person's copy of their data (GDPR Art. 15)."""
+    appointments = (
+        Appointment.objects.filter(pair__holder=holder)
+        .select_related("pair", "slot__centre", "slot__vaccine")
+        .order_by("slot__start", "dose")
+    )
+    return [
+        {
+            "dose": appointment.dose,
+            "start": timezone.localtime(appointment.slot.start).isoformat(),
+            "status": appointment.get_status_display(),
+            "vaccine": appointment.slot.vaccine.name,
+            "centre": appointment.slot.centre.name,
+            "address": f"{appointment.slot.centre.street}, {appointment.slot.centre.postcode}"
+            f" {appointment.slot.centre.city}",
+            "booked_at": timezone.localtime(appointment.pair.created_at).isoformat(),
+            "booked_by": appointment.pair.get_channel_display(),
+            "cancelled_at": timezone.localtime(appointment.pair.cancelled_at).isoformat()
+            if appointment.pair.cancelled_at
+            else None,
+        }
+        for appointment in appointments
+    ]
+
+
 def last_appointment_start(holder) -> Subquery:
     """For annotations: the start of the latest appointment (any status) of the pairs
     booked under `holder`, an expression over the outer query's row; None when none."""

@@ -15,6 +15,7 @@ urlpatterns = [
     path("pruefen/", views.check, name="check"),
     path("pruefen/termin/", views.booking_detail, name="booking"),
     path("pruefen/stornieren/", views.cancel, name="cancel"),
+    path("pruefen/meine-daten.json", views.data_export, name="data_export"),
     path("warteliste/", views.standby_join_view, name="standby_join"),
     path("warteliste/angebot/<str:token>/", views.standby_offer_view, name="standby_offer"),
 ]

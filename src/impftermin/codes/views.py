@@ -32,12 +32,14 @@ from impftermin.booking.selectors import (
 )
 from impftermin.centres.selectors import get_vaccine, vaccines_offered
 from impftermin.codes import forms
+from impftermin.codes.selectors import code_set_export
 from impftermin.codes.services import (
     booking_party,
     code_book_pair,
     code_booking,
     code_cancel,
     code_rebook,
+    code_set_for,
     code_set_lookup,
     codes_book_adjacent,
     email_link_confirm,
@@ -54,6 +56,7 @@ from impftermin.codes.standby import (
 from impftermin.core.errors import ServiceError
 from impftermin.core.flow import forget, recall, remember
 from impftermin.core.throttle import client_key
+from impftermin.core.views import data_export_response
 from impftermin.regions.forms import DistrictForm
 from impftermin.regions.models import BookingMode, District, Region
 from impftermin.regions.selectors import (
@@ -501,6 +504,18 @@ def booking_detail(request: HttpRequest) -> HttpResponse:
             pair=pair, appointments=list(pair.appointments.all()), now=timezone.now()
         )
     return render(request, "codes/booking.html", context)
+
+
+@never_cache
+@require_GET
+def data_export(request: HttpRequest) -> HttpResponse:
+    """Everything we hold about the person behind the checked code, as a file (GDPR
+    Art. 15)."""
+    try:
+        code, _pair = _checked_booking(request)
+    except _NotChecked:
+        return redirect("codes:check")
+    return data_export_response(code_set_export(code_set_for(code)))
 
 
 @never_cache

@@ -36,6 +36,13 @@ def readyz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok", "database": "ok"})
 
 
+def data_export_response(data: dict) -> JsonResponse:
+    """A person's copy of their data (GDPR Art. 15) as a JSON file to keep."""
+    response = JsonResponse(data, json_dumps_params={"ensure_ascii": False, "indent": 2})
+    response["Content-Disposition"] = 'attachment; filename="meine-daten.json"'
+    return response  # the views are never_cache
+
+
 UNAVAILABLE_RETRY_SECONDS = 5
 
 

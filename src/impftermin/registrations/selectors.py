@@ -5,9 +5,19 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, replace
 
+from django.utils import timezone
+
+from impftermin.audit.models import AuditSubject
+from impftermin.audit.selectors import staff_access_export
 from impftermin.booking.models import AppointmentPair
-from impftermin.booking.selectors import PairOption, live_pair_for, times_by_day
+from impftermin.booking.selectors import (
+    PairOption,
+    holder_appointments_export,
+    live_pair_for,
+    times_by_day,
+)
 from impftermin.core import identifiers
+from impftermin.notifications.selectors import messages_to_export
 from impftermin.registrations.models import Letter, Registration, RegistrationStatus
 from impftermin.registrations.services import VORGANGSKENNUNG_LENGTH
 
@@ -133,3 +143,34 @@ def holders_by_name(last_name: str, birth_date: dt.date) -> list[str]:
         .values_list("pk", flat=True)[:20]
     )
     return [Registration.holder_of(pk) for pk in pks]
+
+
+def registration_export(registration: Registration) -> dict:
+    """Everything we hold about a registered person (GDPR Art. 15): their data, their
+    appointments, the messages we keep for them, and when staff looked at it."""
+    return {
+        "exported_at": timezone.localtime().isoformat(),
+        "registration": {
+            "vorgangskennung": identifiers.grouped(registration.vorgangskennung),
+            "first_name": registration.first_name,
+            "last_name": registration.last_name,
+            "birth_date": registration.birth_date.isoformat(),
+            "street": registration.street,
+            "postcode": registration.postcode,
+            "city": registration.city,
+            "residence": registration.get_residence_display(),
+            "email": registration.email,
+            "mobile": registration.mobile,
+            "for_someone_else": registration.for_someone_else,
+            "region": registration.region.name,
+            "centre": registration.centre.name if registration.centre_id else None,
+            "vaccine": registration.vaccine.name if registration.vaccine_id else None,
+            "status": registration.get_status_display(),
+            "registered_at": timezone.localtime(registration.created_at).isoformat(),
+            "registered_by": registration.get_channel_display(),
+            "language": registration.language,
+        },
+        "appointments": holder_appointments_export(holder=registration.holder),
+        "messages": messages_to_export([registration.email, registration.mobile]),
+        "staff_access": staff_access_export(what=AuditSubject.REGISTRATION, which=registration.pk),
+    }

@@ -11,6 +11,7 @@ urlpatterns = [
     path("konto/anmelden/", views.log_in, name="log_in"),
     path("konto/abmelden/", views.log_out, name="log_out"),
     path("konto/termine.pdf", views.document, name="document"),
+    path("konto/meine-daten.json", views.data_export, name="data_export"),
     path("konto/termin-waehlen/", views.choose, name="choose"),
     path("konto/sofort/", views.short_notice, name="short_notice"),
     path("konto/stornieren/", views.cancel, name="cancel"),

@@ -28,6 +28,7 @@ from impftermin.core import identifiers
 from impftermin.core.errors import ServiceError
 from impftermin.core.flow import forget, recall, remember
 from impftermin.core.throttle import client_key
+from impftermin.core.views import data_export_response
 from impftermin.regions.start import region_asked
 from impftermin.registrations import forms
 from impftermin.registrations.accounts import (
@@ -47,6 +48,7 @@ from impftermin.registrations.flow import (
 )
 from impftermin.registrations.letters import appointment_document
 from impftermin.registrations.models import Registration, RegistrationStatus
+from impftermin.registrations.selectors import registration_export
 from impftermin.registrations.services import (
     registration_book,
     registration_create,
@@ -295,6 +297,14 @@ def document(request: HttpRequest, registration: Registration) -> HttpResponse:
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = 'attachment; filename="impftermine.pdf"'
     return response
+
+
+@never_cache
+@require_GET
+@_account_or_log_in
+def data_export(request: HttpRequest, registration: Registration) -> HttpResponse:
+    """Everything we hold about the person, as a file (GDPR Art. 15)."""
+    return data_export_response(registration_export(registration))
 
 
 @never_cache

@@ -1,0 +1,34 @@
+"""Read-only queries about booking codes for pages."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from impftermin.audit.models import AuditSubject
+from impftermin.audit.selectors import staff_access_export
+from impftermin.booking.selectors import holder_appointments_export
+from impftermin.codes.models import CodeSet
+from impftermin.notifications.selectors import messages_to_export
+
+
+def code_set_export(code_set: CodeSet) -> dict:
+    """Everything we hold about the person behind a set of booking codes (GDPR Art. 15):
+    their contact data, their appointments, the messages we keep, and when staff looked
+    at it. The codes themselves are theirs already."""
+    mobile = code_set.pin_request.mobile if code_set.pin_request_id else ""
+    mobile = mobile if mobile.startswith("+") else ""  # erased (retention): not a number
+    return {
+        "exported_at": timezone.localtime().isoformat(),
+        "booking_codes": {
+            "region": code_set.region.name,
+            "vaccine": code_set.vaccine.name if code_set.vaccine_id else None,
+            "issued_at": timezone.localtime(code_set.created_at).isoformat(),
+            "issued_by": code_set.get_channel_display(),
+            "email": code_set.email,
+            "mobile": mobile,
+            "language": code_set.language,
+        },
+        "appointments": holder_appointments_export(holder=code_set.holder),
+        "messages": messages_to_export([code_set.email, mobile]),
+        "staff_access": staff_access_export(what=AuditSubject.BOOKING_CODE, which=code_set.pk),
+    }
