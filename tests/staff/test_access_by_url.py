@@ -85,6 +85,7 @@ RULES = {
     "codes:booking": FLOW,
     "codes:cancel": FLOW,
     "codes:data_export": FLOW,
+    "codes:erase": FLOW,
     "codes:standby_join": FLOW,
     "codes:standby_offer": TOKEN,
     # assignment mode (Hessen)

@@ -880,10 +880,36 @@ def code_sets_contact_expire(*, now: dt.datetime | None = None) -> int:
         )
     )
     ids = list(done.values_list("pk", flat=True))
-    CodeSet.objects.filter(pk__in=ids).update(email="")
+    _contact_erase(ids)
+    return len(ids)
+
+
+def _contact_erase(code_set_ids: list[int]) -> None:
+    CodeSet.objects.filter(pk__in=code_set_ids).update(email="")
     # "-" and the row's id: no number (E.164 starts with "+"), unique per day as the PIN
     # count per number needs.
-    PinRequest.objects.filter(code_set__in=ids).update(
+    PinRequest.objects.filter(code_set__in=code_set_ids).update(
         mobile=Concat(Value("-"), Cast("pk", CharField())), email=""
     )
-    return len(ids)
+
+
+def code_set_erase(*, code: str) -> CodeSet:
+    """GDPR Art. 17 on request, with the code: a booked pair is cancelled first (the seats
+    free at once, the confirmation goes to the address while there is one), the standby
+    list is left, and the e-mail address and mobile number are erased. The codes stay:
+    they name no one. Refused after the first dose (the second is changed at the centre)."""
+    code_set = code_set_for(code)
+    with transaction.atomic():
+        if live_pair_for(holder=code_set.holder) is not None:
+            code_cancel(code=code)
+        live = StandbyEntry.objects.filter(
+            code_set=code_set, status__in=[StandbyStatus.WAITING, StandbyStatus.OFFERED]
+        )
+        StandbyOffer.objects.filter(entry__in=live, status=StandbyOfferStatus.OPEN).update(
+            status=StandbyOfferStatus.EXPIRED
+        )
+        live.update(status=StandbyStatus.EXPIRED)
+        _contact_erase([code_set.pk])
+        make_standby_offers.enqueue()  # an open offer's seat passes on
+    code_set.refresh_from_db()
+    return code_set

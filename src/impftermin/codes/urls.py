@@ -16,6 +16,7 @@ urlpatterns = [
     path("pruefen/termin/", views.booking_detail, name="booking"),
     path("pruefen/stornieren/", views.cancel, name="cancel"),
     path("pruefen/meine-daten.json", views.data_export, name="data_export"),
+    path("pruefen/daten-loeschen/", views.erase, name="erase"),
     path("warteliste/", views.standby_join_view, name="standby_join"),
     path("warteliste/angebot/<str:token>/", views.standby_offer_view, name="standby_offer"),
 ]

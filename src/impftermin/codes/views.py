@@ -39,6 +39,7 @@ from impftermin.codes.services import (
     code_booking,
     code_cancel,
     code_rebook,
+    code_set_erase,
     code_set_for,
     code_set_lookup,
     codes_book_adjacent,
@@ -516,6 +517,26 @@ def data_export(request: HttpRequest) -> HttpResponse:
     except _NotChecked:
         return redirect("codes:check")
     return data_export_response(code_set_export(code_set_for(code)))
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def erase(request: HttpRequest) -> HttpResponse:
+    """Erase the person's contact data on request (GDPR Art. 17): ask once more, then
+    cancel a booked pair, leave the standby list and erase the address and number."""
+    try:
+        code, pair = _checked_booking(request)
+    except _NotChecked:
+        return redirect("codes:check")
+    context = {"pair": pair, "appointments": booked_appointments(pair) if pair else []}
+    if request.method == "GET":
+        return render(request, "codes/erase.html", context)
+    try:
+        code_set_erase(code=code)
+    except ServiceError as error:
+        return render(request, "codes/erase.html", {**context, "error": error}, status=409)
+    forget(request, CHECK, BOOKING)  # nothing of the person stays in the browser
+    return render(request, "codes/erased.html")
 
 
 @never_cache

@@ -1,0 +1,65 @@
+"""GDPR Art. 17 in codes mode (issue 10, item 6): with a code, a person has their e-mail
+address and mobile number erased; a booked pair is cancelled first (seats free at once,
+confirmation sent), the standby list is left; after the first dose it is refused (the
+second is changed at the centre), with nothing changed."""
+
+from __future__ import annotations
+
+from django.test import Client
+
+from impftermin.booking.models import AppointmentPair, AppointmentStatus, PairStatus
+from impftermin.codes.models import CodeSet, StandbyEntry, StandbyStatus
+from impftermin.codes.services import code_book_pair
+from impftermin.notifications.models import OutboundMessage
+from tests.codes.helpers import codes_for
+from tests.factories import at, make_postcode, make_slot
+
+
+def checked(world, mobile="+4915112345678") -> tuple[Client, list[str], CodeSet]:
+    make_postcode("48143", world.district)
+    codes = codes_for(world, mobile)
+    client = Client()
+    client.post("/termin/pruefen/", {"code": codes[0].replace("-", "")})
+    return client, codes, CodeSet.objects.latest("pk")
+
+
+def book(world, code: str) -> AppointmentPair:
+    first = make_slot(world.centre, world.biontech, at(5))
+    second = make_slot(world.centre, world.biontech, at(27), released=False)
+    result = code_book_pair(
+        code=code, district_id=world.district.pk, first_slot_id=first.pk, second_slot_id=second.pk
+    )
+    return result.pairs[0]
+
+
+def test_GDPR_erasure_with_a_code_cancels_the_pair_and_erases_address_and_number(world):
+    client, codes, code_set = checked(world)
+    pair = book(world, codes[0])
+    StandbyEntry.objects.create(code_set=code_set, district=world.district, vaccine=world.biontech)
+    page = client.get("/termin/pruefen/daten-loeschen/").content.decode()
+    assert "storniert" in page and "Ja, Daten löschen" in page
+    done = client.post("/termin/pruefen/daten-loeschen/")
+    assert done.status_code == 200 and "Ihre Daten sind gelöscht" in done.content.decode()
+    code_set.refresh_from_db()
+    assert code_set.email == "" and not code_set.pin_request.mobile.startswith("+")
+    pair.refresh_from_db()
+    assert pair.status == PairStatus.CANCELLED
+    assert OutboundMessage.objects.filter(kind="booking_cancelled").exists()
+    assert not StandbyEntry.objects.filter(
+        code_set=code_set, status__in=[StandbyStatus.WAITING, StandbyStatus.OFFERED]
+    ).exists()
+    # the session no longer holds the code
+    assert client.get("/termin/pruefen/termin/")["Location"].endswith("/termin/pruefen/")
+
+
+def test_GDPR_erasure_after_the_first_dose_is_refused_and_changes_nothing(world):
+    client, codes, code_set = checked(world, "+4915112345679")
+    pair = book(world, codes[0])
+    pair.appointments.filter(dose=1).update(status=AppointmentStatus.VACCINATED)
+    refused = client.post("/termin/pruefen/daten-loeschen/")
+    assert refused.status_code == 409
+    code_set.refresh_from_db()
+    assert code_set.email == "family@example.org"
+    assert code_set.pin_request.mobile == "+4915112345679"
+    pair.refresh_from_db()
+    assert pair.status == PairStatus.BOOKED
