@@ -182,6 +182,20 @@ def test_R16_log_in_with_vorgangskennung_and_password_shows_the_pair(client, poo
     assert pool.centre.name in page and "2. Impfung" in page
 
 
+def test_log_in_gives_the_session_a_new_key_no_fixation(client, pool):
+    """ASVS V3.2.1: a session key known before the log-in (planted by someone else) is
+    worth nothing after it."""
+    registration = register(pool)
+    client.get(LOG_IN)
+    client.session.save()
+    planted = client.session.session_key
+    assert log_in(client, registration).status_code == 302
+    assert client.session.session_key != planted
+    stranger = Client()
+    stranger.cookies["sessionid"] = planted
+    assert stranger.get(ACCOUNT).status_code == 302  # to the log-in
+
+
 def test_R16_log_in_brute_force_is_throttled(client, pool):
     registration = register(pool)
     for _attempt in range(5):
