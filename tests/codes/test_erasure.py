@@ -5,11 +5,14 @@ second is changed at the centre), with nothing changed."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.test import Client
+from django.utils import timezone
 
 from impftermin.booking.models import AppointmentPair, AppointmentStatus, PairStatus
-from impftermin.codes.models import CodeSet, StandbyEntry, StandbyStatus
-from impftermin.codes.services import code_book_pair
+from impftermin.codes.models import CodeSet, PinRequest, StandbyEntry, StandbyStatus
+from impftermin.codes.services import code_book_pair, pin_requests_expire
 from impftermin.notifications.models import OutboundMessage
 from tests.codes.helpers import codes_for
 from tests.factories import at, make_postcode, make_slot
@@ -41,7 +44,15 @@ def test_GDPR_erasure_with_a_code_cancels_the_pair_and_erases_address_and_number
     done = client.post("/termin/pruefen/daten-loeschen/")
     assert done.status_code == 200 and "Ihre Daten sind gelöscht" in done.content.decode()
     code_set.refresh_from_db()
-    assert code_set.email == "" and not code_set.pin_request.mobile.startswith("+")
+    assert code_set.email == ""
+    # today's number stays for the day's PIN limit (R3) and goes in the night
+    assert code_set.pin_request.mobile == "+4915112345678"
+    PinRequest.objects.filter(pk=code_set.pin_request_id).update(
+        day=timezone.localdate() - dt.timedelta(days=1)
+    )
+    assert pin_requests_expire() == 1
+    code_set.pin_request.refresh_from_db()
+    assert not code_set.pin_request.mobile.startswith("+")
     pair.refresh_from_db()
     assert pair.status == PairStatus.CANCELLED
     assert OutboundMessage.objects.filter(kind="booking_cancelled").exists()
@@ -50,6 +61,16 @@ def test_GDPR_erasure_with_a_code_cancels_the_pair_and_erases_address_and_number
     ).exists()
     # the session no longer holds the code
     assert client.get("/termin/pruefen/termin/")["Location"].endswith("/termin/pruefen/")
+
+
+def test_GDPR_erasure_once_vaccinated_keeps_the_record_and_erases_the_contact(world):
+    client, codes, code_set = checked(world, "+4915112345677")
+    pair = book(world, codes[0])
+    pair.appointments.update(status=AppointmentStatus.VACCINATED)
+    assert client.post("/termin/pruefen/daten-loeschen/").status_code == 200
+    code_set.refresh_from_db()
+    pair.refresh_from_db()
+    assert code_set.email == "" and pair.status == PairStatus.BOOKED  # the doses stay on record
 
 
 def test_GDPR_erasure_after_the_first_dose_is_refused_and_changes_nothing(world):

@@ -9,7 +9,8 @@ import pytest
 from django.utils import timezone
 
 from impftermin.booking.models import Appointment, AppointmentPair, PairStatus
-from impftermin.codes.models import CodeSet, StandbyEntry, StandbyStatus
+from impftermin.codes.models import CodeSet, PinRequest, StandbyEntry, StandbyStatus
+from impftermin.codes.services import pin_request
 from impftermin.core.tasks import expire_personal_data
 from impftermin.notifications.models import MessageStatus, OutboundMessage
 from impftermin.notifications.services import message_send_later
@@ -36,7 +37,18 @@ def pair_for(world, holder: str, days_ago: int) -> AppointmentPair:
 def code_set(world, n: int, *, created_days_ago: int = 0) -> CodeSet:
     codes_for(world, f"+49151123458{n:02d}")
     found = CodeSet.objects.latest("pk")
-    CodeSet.objects.filter(pk=found.pk).update(created_at=NOW - dt.timedelta(days=created_days_ago))
+    then = NOW - dt.timedelta(days=created_days_ago + 1)  # issued on an earlier day
+    CodeSet.objects.filter(pk=found.pk).update(created_at=then)
+    PinRequest.objects.filter(code_set=found).update(day=timezone.localdate(then))
+    return found
+
+
+def unconfirmed_pin(world, mobile: str, *, days_ago: int) -> PinRequest:
+    """A PIN requested whose e-mail link was never confirmed: no codes came of it."""
+    pin_request(region_id=world.region.pk, mobile=mobile, email="never@example.org")
+    found = PinRequest.objects.latest("pk")
+    found.day = timezone.localdate() - dt.timedelta(days=days_ago)
+    found.save(update_fields=["day"])
     return found
 
 
@@ -56,6 +68,8 @@ def test_retention_contact_data_of_code_sets_go_weeks_after_the_last_appointment
     pair_for(world, ahead.holder, days_ago=-5)
     unused_old = code_set(world, 4, created_days_ago=200)
     unused_new = code_set(world, 5, created_days_ago=10)
+    never_confirmed = unconfirmed_pin(world, "+4915112345890", days_ago=2)
+    today_unconfirmed = unconfirmed_pin(world, "+4915112345891", days_ago=0)
     standing_by = code_set(world, 6, created_days_ago=200)
     StandbyEntry.objects.create(
         code_set=standing_by,
@@ -64,7 +78,12 @@ def test_retention_contact_data_of_code_sets_go_weeks_after_the_last_appointment
         status=StandbyStatus.WAITING,
     )
 
-    assert expire_personal_data.call()["code_sets"] == 2
+    counts = expire_personal_data.call()
+    assert counts["code_sets"] == 2 and counts["pin_requests"] == 1
+    never_confirmed.refresh_from_db()
+    today_unconfirmed.refresh_from_db()
+    assert never_confirmed.mobile.startswith("-") and never_confirmed.email == ""
+    assert today_unconfirmed.mobile == "+4915112345891"  # today's PIN count needs it
     for erased in (done, unused_old):
         email, mobile = contact(erased)
         assert email == "" and not mobile.startswith("+"), erased.pk

@@ -132,3 +132,22 @@ def test_messages_whose_task_was_lost_are_enqueued_again(settings, tmp_path):
     assert DBTaskResult.objects.count() == before + 1
     assert task.args_kwargs["args"] == [[lost.pk]]
     assert fresh.pk not in task.args_kwargs["args"][0]
+
+
+@pytest.mark.django_db
+def test_a_worker_that_outlived_its_claim_changes_nothing(settings, tmp_path):
+    """Worker A's claim ran out, worker B took the message over and sent it; A's late
+    outcome (a retry, a failure) does not undo B's."""
+    settings.OUTBOX_DIR = tmp_path
+    message = send_mail_later("late@example.org")
+    OutboundMessage.objects.filter(pk=message.pk).update(
+        status=MessageStatus.SENDING, attempts=1, next_attempt_at=timezone.now()
+    )
+    stale = OutboundMessage.objects.get(pk=message.pk)  # what worker A holds
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert services.message_deliver(message_id=message.pk) == "sent"  # worker B
+    services._retry_later(stale, timezone.now(), "A's late error")
+    services._finish(stale, MessageStatus.FAILED, "A's late error")
+    message.refresh_from_db()
+    assert message.status == MessageStatus.SENT and message.attempts == 2
+    assert message.last_error == ""

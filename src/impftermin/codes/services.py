@@ -23,7 +23,7 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
-from impftermin.booking.models import AppointmentPair, Channel
+from impftermin.booking.models import AppointmentPair, AppointmentStatus, Channel
 from impftermin.booking.selectors import (
     MAX_PARTY_SIZE,
     any_live_pair,
@@ -886,10 +886,29 @@ def code_sets_contact_expire(*, now: dt.datetime | None = None) -> int:
 
 def _contact_erase(code_set_ids: list[int]) -> None:
     CodeSet.objects.filter(pk__in=code_set_ids).update(email="")
-    # "-" and the row's id: no number (E.164 starts with "+"), unique per day as the PIN
-    # count per number needs.
-    PinRequest.objects.filter(code_set__in=code_set_ids).update(
-        mobile=Concat(Value("-"), Cast("pk", CharField())), email=""
+    _pin_requests_erase(PinRequest.objects.filter(code_set__in=code_set_ids))
+
+
+def _pin_requests_erase(pin_requests) -> int:
+    """The number and address of these PIN requests, except today's: the day's PIN count
+    and sequence per number (R3) need them until midnight; the nightly run takes them.
+    "-" and the row's id: no number (E.164 starts with "+"), unique as the count needs."""
+    return (
+        pin_requests.filter(day__lt=timezone.localdate())
+        .exclude(mobile__startswith="-")
+        .update(mobile=Concat(Value("-"), Cast("pk", CharField())), email="")
+    )
+
+
+def pin_requests_expire() -> int:
+    """Nightly: PIN requests of earlier days that never became codes (the link was not
+    confirmed), and those of code sets erased on request that day, lose their number and
+    address. How many."""
+    return _pin_requests_erase(
+        PinRequest.objects.filter(
+            Q(code_set__isnull=True)
+            | Q(code_set__email="", code_set__channel=CodeSetChannel.ONLINE)
+        )
     )
 
 
@@ -900,8 +919,9 @@ def code_set_erase(*, code: str) -> CodeSet:
     they name no one. Refused after the first dose (the second is changed at the centre)."""
     code_set = code_set_for(code)
     with transaction.atomic():
-        if live_pair_for(holder=code_set.holder) is not None:
-            code_cancel(code=code)
+        pair = live_pair_for(holder=code_set.holder)
+        if pair is not None and pair.appointments.filter(status=AppointmentStatus.BOOKED).exists():
+            code_cancel(code=code)  # refused while a dose is given and another still booked
         live = StandbyEntry.objects.filter(
             code_set=code_set, status__in=[StandbyStatus.WAITING, StandbyStatus.OFFERED]
         )

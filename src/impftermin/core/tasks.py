@@ -15,12 +15,13 @@ def delete_expired_attempts() -> int:
 def expire_personal_data() -> dict[str, int]:
     """Daily (core.scheduling): personal data past its retention period is erased, each
     kind by the app that owns it (docs/security.md, "Retention")."""
-    from impftermin.codes.services import code_sets_contact_expire
+    from impftermin.codes.services import code_sets_contact_expire, pin_requests_expire
     from impftermin.notifications.services import messages_expire
     from impftermin.registrations.services import registrations_expire
 
     return {
         "code_sets": code_sets_contact_expire(),
+        "pin_requests": pin_requests_expire(),
         "registrations": registrations_expire(),
         "messages": messages_expire(),
     }

@@ -62,7 +62,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
         else _("Etwas ist schiefgegangen. Bitte versuchen Sie es später noch einmal.")
     )
     code = "unavailable" if unavailable else "server_error"
-    if request.path.startswith("/its/"):  # the 2021 protocol's error format
+    if request.path.startswith(("/its/", "/assets/")):  # the 2021 protocol's error format
         response = JsonResponse({"errors": [{"code": code, "text": message}]}, status=status)
     elif request.path.startswith("/api/"):
         response = JsonResponse({"code": code, "message": message, "fields": {}}, status=status)

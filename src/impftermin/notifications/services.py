@@ -155,19 +155,23 @@ def message_deliver(*, message_id: int) -> str:
             message, now + retry_delay(message.attempts), f"{type(error).__name__}: {error}"
         )
         return "retry"
-    message.status = MessageStatus.SENT
-    message.sent_at = timezone.now()
-    message.last_error = ""
-    message.next_attempt_at = None
-    message.save(update_fields=["status", "sent_at", "last_error", "next_attempt_at"])
+    _settle(message, status=MessageStatus.SENT, sent_at=timezone.now(), last_error="")
     return "sent"
 
 
+def _settle(message: OutboundMessage, **fields) -> bool:
+    """The attempt's outcome, written only while this attempt still holds the claim (a
+    worker that outlived its lease changes nothing another one has taken over)."""
+    fields.setdefault("next_attempt_at", None)
+    return bool(
+        OutboundMessage.objects.filter(
+            pk=message.pk, status=MessageStatus.SENDING, attempts=message.attempts
+        ).update(**fields)
+    )
+
+
 def _finish(message: OutboundMessage, status: str, error: str) -> None:
-    message.status = status
-    message.last_error = error[:2000]
-    message.next_attempt_at = None
-    message.save(update_fields=["status", "last_error", "next_attempt_at"])
+    _settle(message, status=status, last_error=error[:2000])
 
 
 def messages_resume(*, now: dt.datetime | None = None) -> int:
@@ -176,6 +180,13 @@ def messages_resume(*, now: dt.datetime | None = None) -> int:
     makes an extra enqueue harmless."""
     now = now or timezone.now()
     late = now - STALLED_AFTER
+    OutboundMessage.objects.filter(
+        status=MessageStatus.SENDING, next_attempt_at__lte=now, attempts__gte=MAX_ATTEMPTS
+    ).update(
+        status=MessageStatus.FAILED,
+        next_attempt_at=None,
+        last_error="the worker was lost while sending, too many times",
+    )
     stalled = list(
         OutboundMessage.objects.filter(
             Q(status=MessageStatus.SENDING, next_attempt_at__lte=now)
@@ -192,11 +203,10 @@ def messages_resume(*, now: dt.datetime | None = None) -> int:
 
 @transaction.atomic
 def _retry_later(message: OutboundMessage, when: dt.datetime, error: str) -> None:
-    message.status = MessageStatus.PENDING
-    message.next_attempt_at = when
-    message.last_error = error[:2000]
-    message.save(update_fields=["status", "next_attempt_at", "last_error"])
-    deliver_message.using(run_after=when).enqueue(message.pk)
+    if _settle(
+        message, status=MessageStatus.PENDING, next_attempt_at=when, last_error=error[:2000]
+    ):
+        deliver_message.using(run_after=when).enqueue(message.pk)
 
 
 @transaction.atomic

@@ -17,7 +17,6 @@ from impftermin.booking.selectors import (
     times_by_day,
 )
 from impftermin.core import identifiers
-from impftermin.notifications.selectors import messages_to_export
 from impftermin.registrations.models import Letter, Registration, RegistrationStatus
 from impftermin.registrations.services import VORGANGSKENNUNG_LENGTH
 
@@ -147,7 +146,8 @@ def holders_by_name(last_name: str, birth_date: dt.date) -> list[str]:
 
 def registration_export(registration: Registration) -> dict:
     """Everything we hold about a registered person (GDPR Art. 15): their data, their
-    appointments, the messages we keep for them, and when staff looked at it."""
+    appointments, and when staff looked at it. The messages sent are not in it: they carry
+    an address, not an owner, and one address can serve several people (a household)."""
     return {
         "exported_at": timezone.localtime().isoformat(),
         "registration": {
@@ -171,6 +171,5 @@ def registration_export(registration: Registration) -> dict:
             "language": registration.language,
         },
         "appointments": holder_appointments_export(holder=registration.holder),
-        "messages": messages_to_export([registration.email, registration.mobile]),
         "staff_access": staff_access_export(what=AuditSubject.REGISTRATION, which=registration.pk),
     }

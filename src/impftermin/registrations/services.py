@@ -1022,8 +1022,15 @@ def registrations_expire(*, now: dt.datetime | None = None) -> int:
         .filter(last__lt=now - dt.timedelta(days=settings.RETENTION_CONTACT_DAYS))
         .values_list("pk", flat=True)
     )
+    erased = 0
     for pk in ids:
-        with transaction.atomic():
-            registration, _partner = _locked_couple(pk)
-            _erase(registration)
-    return len(ids)
+        try:
+            with transaction.atomic():
+                registration, _partner = _locked_couple(pk)
+                if registration.status != RegistrationStatus.ASSIGNED:
+                    continue  # changed meanwhile (deleted, back in the pool)
+                _erase(registration)
+        except ServiceError:
+            continue  # gone meanwhile: the others still run
+        erased += 1
+    return erased
