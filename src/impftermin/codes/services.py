@@ -915,8 +915,10 @@ def pin_requests_expire() -> int:
 def code_set_erase(*, code: str) -> CodeSet:
     """GDPR Art. 17 on request, with the code: a booked pair is cancelled first (the seats
     free at once, the confirmation goes to the address while there is one), the standby
-    list is left, and the e-mail address and mobile number are erased. The codes stay:
-    they name no one. Refused after the first dose (the second is changed at the centre)."""
+    list is left, and the e-mail address and mobile number are erased (a number used for
+    a PIN today in the night). The codes stay: they name no one. Once vaccinated, the doses
+    stay on record; refused while a dose is given and the next is still booked (that one is
+    changed at the centre)."""
     code_set = code_set_for(code)
     with transaction.atomic():
         pair = live_pair_for(holder=code_set.holder)
