@@ -630,15 +630,20 @@ def after_booking(
     for code_set, pair in zip(code_sets, pairs, strict=True):
         if code_set.email:  # R1: a phone booking without e-mail gets no mail
             send_booking_confirmation(code_set, pair, rebooked=rebooked)
+    _standby_leave(code_sets, StandbyStatus.BOOKED)
+    if rebooked:
+        make_standby_offers.enqueue()
+
+
+def _standby_leave(code_sets: list[CodeSet], status: str) -> None:
+    """Off the standby list with `status`; an open offer expires (its seat passes on)."""
     live = StandbyEntry.objects.filter(
         code_set__in=code_sets, status__in=[StandbyStatus.WAITING, StandbyStatus.OFFERED]
     )
     StandbyOffer.objects.filter(entry__in=live, status=StandbyOfferStatus.OPEN).update(
         status=StandbyOfferStatus.EXPIRED
     )
-    live.update(status=StandbyStatus.BOOKED)
-    if rebooked:
-        make_standby_offers.enqueue()
+    live.update(status=status)
 
 
 def codes_book_adjacent(
@@ -924,13 +929,7 @@ def code_set_erase(*, code: str) -> CodeSet:
         pair = live_pair_for(holder=code_set.holder)
         if pair is not None and pair.appointments.filter(status=AppointmentStatus.BOOKED).exists():
             code_cancel(code=code)  # refused while a dose is given and another still booked
-        live = StandbyEntry.objects.filter(
-            code_set=code_set, status__in=[StandbyStatus.WAITING, StandbyStatus.OFFERED]
-        )
-        StandbyOffer.objects.filter(entry__in=live, status=StandbyOfferStatus.OPEN).update(
-            status=StandbyOfferStatus.EXPIRED
-        )
-        live.update(status=StandbyStatus.EXPIRED)
+        _standby_leave([code_set], StandbyStatus.EXPIRED)
         _contact_erase([code_set.pk])
         make_standby_offers.enqueue()  # an open offer's seat passes on
     code_set.refresh_from_db()
