@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -66,6 +67,23 @@ if PRODUCTION:
         raise ImproperlyConfigured("DEBUG must be off in production.")
     if not ALLOWED_HOSTS:
         raise ImproperlyConfigured("Production needs ALLOWED_HOSTS.")
+
+# Keys of the fields encrypted at rest (impftermin/core/encryption.py): Fernet keys, newest
+# first. Production sets its own, kept apart from the database's backups and SECRET_KEY;
+# development derives one from SECRET_KEY.
+FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS", [])
+for _key in FIELD_ENCRYPTION_KEYS:
+    try:
+        Fernet(_key)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(
+            "FIELD_ENCRYPTION_KEYS must be Fernet keys (32 bytes, URL-safe base64), newest first."
+        ) from _exc
+if PRODUCTION and not FIELD_ENCRYPTION_KEYS:
+    raise ImproperlyConfigured(
+        "Production needs FIELD_ENCRYPTION_KEYS (make one with: python -c 'from"
+        " cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')."
+    )
 
 INSTALLED_APPS = [
     # Django's admin whose site requires the second factor (impftermin/staff/sites.py).
@@ -370,6 +388,9 @@ STANDBY_OFFER_HOURS = env_int("STANDBY_OFFER_HOURS", 12)
 RETENTION_CONTACT_DAYS = env_int("RETENTION_CONTACT_DAYS", 42)  # after the last appointment
 RETENTION_UNUSED_DAYS = env_int("RETENTION_UNUSED_DAYS", 180)  # codes never used to book
 RETENTION_MESSAGE_DAYS = env_int("RETENTION_MESSAGE_DAYS", 30)  # sent and failed messages
+# the audit log: longer, so that a person can still learn who looked at their data; deleted
+# by `manage.py expire_audit_log` as the table's owner (impftermin/audit/retention.py)
+RETENTION_AUDIT_DAYS = env_int("RETENTION_AUDIT_DAYS", 730)
 
 # The shared reference data (postcodes, districts, populations) used by the importer.
 REFERENCE_DATA_DIR = Path(

@@ -8,13 +8,19 @@ from __future__ import annotations
 import base64
 import json
 import re
+from html.parser import HTMLParser
 
 import pytest
 from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.factories import make_postcode
+from impftermin.regions.models import BookingMode
+from tests.codes.helpers import codes_for
+from tests.codes.test_citizen_pages import adult_birth_date
+from tests.factories import at, make_postcode, make_slot
+from tests.registrations.helpers import register
+from tests.registrations.test_account_pages import log_in
 
 FORMS = [
     "/termin/",
@@ -101,3 +107,135 @@ def test_the_2021_protocol_takes_any_json_and_any_query_without_a_server_error(d
         assert response.status_code < 500, (endpoint, body, query, response.status_code)
 
     send()
+
+
+# --- the later steps of the flows ---------------------------------------------------------
+
+
+class FormFields(HTMLParser):
+    """The fields of a page's forms and the values the page offers for each (hidden,
+    radio, button and option values): the fuzzing mixes them with hostile ones, so that
+    examples get past the nonce and reach the step's own checks."""
+
+    def __init__(self):
+        super().__init__()
+        self.offered: dict[str, set[str]] = {}
+        self._select: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        name, value = attributes.get("name"), attributes.get("value")
+        if tag == "option" and self._select and value:
+            self.offered[self._select].add(value)
+        elif tag in {"input", "select", "textarea", "button"} and name:
+            self._select = name if tag == "select" else None
+            if name != "csrfmiddlewaretoken":
+                self.offered.setdefault(name, set())
+                if tag in {"input", "button"} and value:
+                    self.offered[name].add(value)
+
+
+def fields_offered(page: str) -> dict[str, list[str]]:
+    parser = FormFields()
+    parser.feed(page)
+    return {name: sorted(values) for name, values in parser.offered.items()}
+
+
+def to_pin(client, world) -> str:
+    assert client.post("/termin/", {"postcode": "48143"}).status_code == 302
+    assert client.post("/termin/alter/", {"birth_date": adult_birth_date()}).status_code == 302
+    return "/termin/pin/"
+
+
+def to_eligibility(client, world) -> str:
+    assert client.post("/termin/", {"postcode": "48143"}).status_code == 302
+    return "/termin/alter/"
+
+
+def to_pin_entry(client, world) -> str:
+    to_pin(client, world)
+    vaccine = client.get("/termin/pin/").context["form"].fields["vaccine"].choices[0][0]
+    form = {"vaccine": vaccine, "mobile": "0151 11111111", "email": "family@example.org"}
+    assert client.post("/termin/pin/", form).status_code == 302
+    return "/termin/pin/eingeben/"
+
+
+def _with_slots(world) -> None:
+    make_slot(world.centre, world.biontech, at(5), capacity=2)
+    make_slot(world.centre, world.biontech, at(27), capacity=4, released=False)
+
+
+def _to_times_with_a_code(client, world) -> str:
+    _with_slots(world)
+    code = codes_for(world, "+4915111111111")[0]
+    assert client.post("/termin/buchen/", {"code_1": code, "postcode": "48143"}).status_code == 302
+    return code
+
+
+def to_times(client, world) -> str:
+    _to_times_with_a_code(client, world)
+    return "/termin/buchen/termine/"
+
+
+def to_booking(client, world) -> str:
+    code = _to_times_with_a_code(client, world)
+    offered = fields_offered(client.get("/termin/buchen/termine/").content.decode())
+    chosen = {name: values[0] for name, values in offered.items() if values}
+    assert client.post("/termin/buchen/termine/", chosen).status_code == 302
+    assert client.post("/termin/pruefen/", {"code": code}).status_code == 302
+    return "/termin/pruefen/termin/"
+
+
+def to_registration_details(client, world) -> str:
+    response = client.post("/registrierung/", {"postcode": "48143", "birth_date": "15.03.1950"})
+    assert response.status_code == 302
+    return response["Location"]
+
+
+def to_account_choice(client, world) -> str:
+    """A registered person, logged in, choosing their appointments themselves."""
+    _with_slots(world)
+    registration = register(world)
+    log_in(client, registration)
+    return "/konto/termin-waehlen/"
+
+
+LATER_STEPS = [
+    to_eligibility,
+    to_pin,
+    to_pin_entry,
+    to_times,
+    to_booking,
+    to_registration_details,
+    to_account_choice,
+]
+
+
+@pytest.mark.parametrize("walk", LATER_STEPS, ids=lambda walk: walk.__name__)
+def test_hostile_values_at_a_later_step_never_make_a_server_error(db, pool, walk):
+    """Walk a flow to a later step as a person would, then post generated values to the
+    fields that step shows, mixed with the values it offers (its nonce, its options)."""
+    world = pool
+    if not walk.__name__.startswith(("to_registration", "to_account")):
+        world.region.booking_mode = BookingMode.CODES
+        world.region.save()
+    client = Client(raise_request_exception=False)
+    path = walk(client, world)
+    offered = fields_offered(client.get(path).content.decode())
+    assert offered, f"{path} shows no form"
+    strategies = {
+        name: st.one_of(st.sampled_from(values), VALUES) if values else VALUES
+        for name, values in offered.items()
+    }
+
+    @settings(
+        max_examples=40,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(data=st.fixed_dictionaries({}, optional=strategies))
+    def post(data):
+        response = client.post(path, data)
+        assert response.status_code < 500, (path, data, response.status_code)
+
+    post()

@@ -8,12 +8,14 @@ import pytest
 
 CHECK = "import django; django.setup(); from django.conf import settings; print(settings.DEBUG, settings.SESSION_COOKIE_SECURE)"
 GOOD_KEY = "k" * 64
+FIELD_KEY = "x0Pdf9o3v0c9bY8l2yJ1p0m5Vt6WQ2n8s4r7u1e3a5A="  # a Fernet key: 32 bytes, base64
 
 
 def start(*, script: str = CHECK, **env: str) -> subprocess.CompletedProcess:
     unset = {"SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "SMS_GATEWAY_URL", "SMS_BACKEND"}
     environment = {k: v for k, v in os.environ.items() if k not in unset}
-    environment |= {"DJANGO_SETTINGS_MODULE": "impftermin.settings"} | env
+    environment |= {"DJANGO_SETTINGS_MODULE": "impftermin.settings"}
+    environment |= {"FIELD_ENCRYPTION_KEYS": FIELD_KEY} | env
     return subprocess.run(  # noqa: S603 - our own interpreter and a fixed script
         [sys.executable, "-c", script], env=environment, capture_output=True, text=True, timeout=60
     )
@@ -65,9 +67,26 @@ def test_production_with_its_own_secret_starts_with_secure_cookies():
     assert result.stdout.split() == ["False", "True"]
 
 
+def test_production_refuses_to_start_without_its_field_encryption_keys():
+    result = start(
+        DJANGO_ENV="production",
+        ALLOWED_HOSTS="impftermin.example",
+        SECRET_KEY=GOOD_KEY,
+        SMS_GATEWAY_URL=GATEWAY,
+        FIELD_ENCRYPTION_KEYS="",
+    )
+    assert result.returncode != 0
+    assert "FIELD_ENCRYPTION_KEYS" in result.stderr
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("DEBUG", "maybe"), ("EMAIL_PORT", "twenty-five"), ("DJANGO_ENV", "staging")],
+    [
+        ("FIELD_ENCRYPTION_KEYS", "not-a-fernet-key"),
+        ("DEBUG", "maybe"),
+        ("EMAIL_PORT", "twenty-five"),
+        ("DJANGO_ENV", "staging"),
+    ],
 )
 def test_malformed_configuration_is_refused_with_its_name(name, value):
     result = start(**{name: value})

@@ -23,6 +23,7 @@ from impftermin.regions.models import BookingMode
 from impftermin.registrations.accounts import registration_log_in
 from impftermin.registrations.models import Registration, RegistrationStatus
 from impftermin.registrations.services import (
+    assignments_notify,
     registration_book,
     registration_pair_cancel,
     registrations_assign,
@@ -395,6 +396,8 @@ def test_R22_cancel_in_the_account_says_so_plainly_and_keeps_the_registration(cl
 
 def test_R23_delete_in_the_account_erases_the_person_and_ends_the_session(client, pool):
     registration = assigned(pool)
+    assignments_notify(registration_ids=[registration.pk])
+    OutboundMessage.objects.update(status="sent", sent_at=timezone.now())
     log_in(client, registration)
     assert "endgültig" in client.get(reverse("registrations:delete")).content.decode()
     response = client.post(reverse("registrations:delete"))
@@ -402,6 +405,11 @@ def test_R23_delete_in_the_account_erases_the_person_and_ends_the_session(client
     registration.refresh_from_db()
     assert registration.status == RegistrationStatus.DELETED and registration.last_name == ""
     assert not AppointmentPair.objects.filter(status=PairStatus.BOOKED).exists()
+    # the mails sent to them are erased too; the last one (it names the cancelled pair) is
+    # on its way
+    assert list(
+        OutboundMessage.objects.filter(holder=registration.holder).values_list("kind", "status")
+    ) == [("registration_deleted", "pending")]
     assert client.get(ACCOUNT).status_code == 302
     assert log_in(client, registration).status_code == 200  # no log-in any more
 

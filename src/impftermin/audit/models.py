@@ -3,10 +3,10 @@ when, what, which record and why. Entries are written once and never changed or 
 the model refuses it, and on PostgreSQL a trigger refuses it for any client of the
 table (migration 0002).
 
-Retention (issue 10) will need to delete entries older than the retention period. That is
-deliberately not possible through the application: it belongs to a job that connects as a
-separate, privileged database role (the table's owner, which the application's role must
-not be), which may lift the trigger for that one transaction. Build it there, not here.
+Retention (issue 10): entries older than RETENTION_AUDIT_DAYS are deleted by
+`audit/retention.py`, a job that connects as a separate, privileged database role (the
+table's owner, which the application's role must not be) and lifts the trigger for its own
+transaction only. Deliberately not possible through the application.
 """
 
 from django.conf import settings

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
-from impftermin.audit.models import AuditEntry
+from impftermin.audit.models import AuditEntry, AuditSubject
 
 
 def _day_start(day: dt.date) -> dt.datetime:
@@ -68,15 +68,20 @@ def audit_counts_by_hour(
     )
 
 
-def staff_access_export(*, what: str, which: int | str) -> list[dict]:
-    """When staff looked up, viewed or changed this record, and why (the call's reason),
-    oldest first: for the person's copy of their data (Art. 15). Staff names are not
-    given, their role's task is."""
+def staff_access_export(*, what: str, which: int | str, pair_ids: list[int] = ()) -> list[dict]:
+    """When staff looked up, viewed or changed this record or the person's appointment
+    pairs (a centre's desk and day list, an agent's change), and why, oldest first: for the
+    person's copy of their data (Art. 15). Staff names are not given, the reason is."""
+    entries = AuditEntry.objects.filter(
+        Q(what=what, which=str(which))
+        | Q(what=AuditSubject.APPOINTMENT_PAIR, which__in=[str(pk) for pk in pair_ids])
+    )
     return [
         {
             "at": timezone.localtime(entry.at).isoformat(),
             "action": entry.get_action_display(),
+            "what": entry.get_what_display(),
             "why": entry.why,
         }
-        for entry in audit_entries(what=what, which=which).order_by("at")
+        for entry in entries.order_by("at", "id")
     ]

@@ -104,6 +104,7 @@ def pair_confirmation(
         body=body,
         language=language,
         attachment=Attachment("impftermine.ics", "text/calendar", calendar) if calendar else None,
+        holder=pair.holder,
     )
 
 
@@ -131,4 +132,5 @@ def send_pair_cancellation(
         body=body,
         language=language,
         attachment=Attachment("impftermine-storniert.ics", "text/calendar", calendar),
+        holder=pair.holder,
     )

@@ -202,6 +202,11 @@ def _first_dose_slots(
     )
 
 
+def holder_pair_ids(*, holder: str) -> list[int]:
+    """Every pair ever booked under `holder`, cancelled ones too."""
+    return list(AppointmentPair.objects.filter(holder=holder).values_list("pk", flat=True))
+
+
 def holder_appointments_export(*, holder: str) -> list[dict]:
     """Every appointment ever booked under `holder`, cancelled ones too, oldest first: for
     a person's copy of their data (GDPR Art. 15)."""

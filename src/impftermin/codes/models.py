@@ -170,6 +170,10 @@ class StandbyStatus(models.TextChoices):
     EXPIRED = "expired", _("abgelaufen")
 
 
+# on the list: waiting for an offer, or holding one
+STANDBY_ON_THE_LIST = (StandbyStatus.WAITING, StandbyStatus.OFFERED)
+
+
 class StandbyEntry(models.Model):
     """A person (their code set) on a district's standby list for a vaccine (R8, beyond
     the seeds). Offers go out in the order of `created_at`."""
@@ -197,7 +201,7 @@ class StandbyEntry(models.Model):
             # One place in the queue per person.
             models.UniqueConstraint(
                 fields=["code_set"],
-                condition=Q(status__in=["waiting", "offered"]),
+                condition=Q(status__in=list(STANDBY_ON_THE_LIST)),
                 name="standby_one_live_entry_per_person",
             ),
             models.CheckConstraint(

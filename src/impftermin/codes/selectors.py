@@ -6,14 +6,15 @@ from django.utils import timezone
 
 from impftermin.audit.models import AuditSubject
 from impftermin.audit.selectors import staff_access_export
-from impftermin.booking.selectors import holder_appointments_export
+from impftermin.booking.selectors import holder_appointments_export, holder_pair_ids
 from impftermin.codes.models import CodeSet
+from impftermin.notifications.selectors import holder_messages_export
 
 
 def code_set_export(code_set: CodeSet) -> dict:
     """Everything we hold about the person behind a set of booking codes (GDPR Art. 15):
-    their contact data, their appointments, and when staff looked at it (messages: see
-    registrations.selectors.registration_export). The codes themselves are theirs already."""
+    their contact data, their appointments, the messages sent to them, and when staff looked
+    at it. The codes themselves are theirs already."""
     mobile = code_set.pin_request.mobile if code_set.pin_request_id else ""
     mobile = mobile if mobile.startswith("+") else ""  # erased (retention): not a number
     return {
@@ -28,5 +29,10 @@ def code_set_export(code_set: CodeSet) -> dict:
             "language": code_set.language,
         },
         "appointments": holder_appointments_export(holder=code_set.holder),
-        "staff_access": staff_access_export(what=AuditSubject.BOOKING_CODE, which=code_set.pk),
+        "messages": holder_messages_export(holder=code_set.holder),
+        "staff_access": staff_access_export(
+            what=AuditSubject.BOOKING_CODE,
+            which=code_set.pk,
+            pair_ids=holder_pair_ids(holder=code_set.holder),
+        ),
     }

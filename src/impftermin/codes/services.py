@@ -43,6 +43,7 @@ from impftermin.booking.services import (
 from impftermin.centres.selectors import UNKNOWN_VACCINE, get_vaccine
 from impftermin.codes.messages import send_booking_confirmation, send_cancellation
 from impftermin.codes.models import (
+    STANDBY_ON_THE_LIST,
     BookingCode,
     CodeSet,
     CodeSetChannel,
@@ -59,7 +60,7 @@ from impftermin.core.contact import normalise_mobile
 from impftermin.core.errors import ServiceError
 from impftermin.core.identifiers import keyed_hash
 from impftermin.core.throttle import Limit, attempt_give_back, attempt_take, attempts_count
-from impftermin.notifications.services import message_send_later
+from impftermin.notifications.services import message_send_later, messages_erase
 from impftermin.regions.models import BookingMode, District
 from impftermin.regions.selectors import get_region_in_mode
 from impftermin.vaccines.models import Vaccine
@@ -442,6 +443,7 @@ def email_link_confirm(*, token: str) -> CodeSet:
             subject=subject,
             body=body,
             language=person.language,
+            holder=code_set.holder,
         )
     return code_set
 
@@ -637,9 +639,7 @@ def after_booking(
 
 def _standby_leave(code_sets: list[CodeSet], status: str) -> None:
     """Off the standby list with `status`; an open offer expires (its seat passes on)."""
-    live = StandbyEntry.objects.filter(
-        code_set__in=code_sets, status__in=[StandbyStatus.WAITING, StandbyStatus.OFFERED]
-    )
+    live = StandbyEntry.objects.filter(code_set__in=code_sets, status__in=STANDBY_ON_THE_LIST)
     StandbyOffer.objects.filter(entry__in=live, status=StandbyOfferStatus.OPEN).update(
         status=StandbyOfferStatus.EXPIRED
     )
@@ -870,7 +870,7 @@ def code_sets_contact_expire(*, now: dt.datetime | None = None) -> int:
     now = now or timezone.now()
     holder = Concat(Value("codes:"), Cast(OuterRef("pk"), CharField()))
     standing_by = StandbyEntry.objects.filter(
-        code_set=OuterRef("pk"), status__in=[StandbyStatus.WAITING, StandbyStatus.OFFERED]
+        code_set=OuterRef("pk"), status__in=STANDBY_ON_THE_LIST
     )
     done = (
         CodeSet.objects.filter(Q(email__gt="") | Q(pin_request__mobile__startswith="+"))
@@ -931,6 +931,7 @@ def code_set_erase(*, code: str) -> CodeSet:
             code_cancel(code=code)  # refused while a dose is given and another still booked
         _standby_leave([code_set], StandbyStatus.EXPIRED)
         _contact_erase([code_set.pk])
+        messages_erase(holder=code_set.holder)
         make_standby_offers.enqueue()  # an open offer's seat passes on
     code_set.refresh_from_db()
     return code_set

@@ -27,6 +27,7 @@ from impftermin.booking.selectors import any_live_pair, get_district, pair_optio
 from impftermin.booking.services import BookingResult, pair_book
 from impftermin.centres.selectors import get_vaccine
 from impftermin.codes.models import (
+    STANDBY_ON_THE_LIST,
     CodeSet,
     StandbyEntry,
     StandbyOffer,
@@ -86,9 +87,7 @@ def standby_join(*, code: str, district_id: int, vaccine_id: int) -> StandbyEntr
             _("Sie haben schon einen Termin; die Warteliste ist für Menschen ohne Termin."),
             field="code",
         )
-    live = StandbyEntry.objects.filter(
-        code_set=code_set, status__in=[StandbyStatus.WAITING, StandbyStatus.OFFERED]
-    ).first()
+    live = StandbyEntry.objects.filter(code_set=code_set, status__in=STANDBY_ON_THE_LIST).first()
     if live is not None:
         return live
     try:
@@ -115,9 +114,7 @@ def standby_join(*, code: str, district_id: int, vaccine_id: int) -> StandbyEntr
             )
     except IntegrityError:
         # A parallel join of the same person: the database kept one place.
-        return StandbyEntry.objects.get(
-            code_set=code_set, status__in=[StandbyStatus.WAITING, StandbyStatus.OFFERED]
-        )
+        return StandbyEntry.objects.get(code_set=code_set, status__in=STANDBY_ON_THE_LIST)
     return entry
 
 
@@ -131,6 +128,7 @@ def _mail(code_set: CodeSet, *, kind: str, subject, body, params: dict) -> None:
             subject=str(subject),
             body=str(body % params),
             language=person.language,
+            holder=person.holder,
         )
 
 
@@ -263,10 +261,15 @@ def _make_offer(entry: StandbyEntry, option, now: dt.datetime) -> None:
         subject=subject,
         body=body,
         language=person.language,
+        holder=person.holder,
     )
     if person.pin_request is not None:  # online: the mobile number the PIN went to
         message_send_later(
-            channel="sms", kind="standby_offer", recipient=person.pin_request.mobile, body=sms
+            channel="sms",
+            kind="standby_offer",
+            recipient=person.pin_request.mobile,
+            body=sms,
+            holder=person.holder,
         )
 
 

@@ -2,6 +2,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from impftermin.core.encryption import EncryptedTextField
+
 
 class MessageChannel(models.TextChoices):
     EMAIL = "email", _("E-Mail")
@@ -23,12 +25,17 @@ class OutboundMessage(models.Model):
     channel = models.CharField(_("Kanal"), max_length=10, choices=MessageChannel)
     kind = models.CharField(_("Art"), max_length=50, help_text=_("wofür, z. B. sms_pin"))
     recipient = models.CharField(_("Empfänger"), max_length=254)
+    # whose message: the holder of the person's codes or registration (codes:<id>, reg:<id>,
+    # as on their appointment pairs), for their copy of their data and its erasure; empty
+    # for the steps before a person has one (PIN, address check) and operators' alerts
+    holder = models.CharField(_("Inhaber"), max_length=80, blank=True, db_index=True)
     subject = models.CharField(_("Betreff"), max_length=200, blank=True)
-    body = models.TextField(_("Text"))
+    # encrypted at rest (core/encryption.py): texts carry codes, links, names and times
+    body = EncryptedTextField(_("Text"))
     # One text attachment at most (the calendar file of a booking confirmation).
     attachment_name = models.CharField(_("Anhang"), max_length=100, blank=True)
     attachment_type = models.CharField(_("Art des Anhangs"), max_length=100, blank=True)
-    attachment = models.TextField(_("Inhalt des Anhangs"), blank=True)
+    attachment = EncryptedTextField(_("Inhalt des Anhangs"), blank=True)
     status = models.CharField(
         _("Status"), max_length=10, choices=MessageStatus, default=MessageStatus.PENDING
     )

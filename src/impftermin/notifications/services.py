@@ -69,6 +69,7 @@ class Message:
     subject: str = ""
     language: str | None = None
     attachment: Attachment | None = None
+    holder: str = ""  # whose message (see OutboundMessage.holder)
 
 
 def message_send_later(**fields) -> OutboundMessage:
@@ -108,6 +109,7 @@ def _outbound(message: Message) -> OutboundMessage:
         channel=channel,
         kind=message.kind,
         recipient=recipient.strip(),
+        holder=message.holder,
         subject=message.subject[:200],
         body=body,
         attachment_name=attachment.name if attachment else "",
@@ -228,6 +230,18 @@ def message_retry_now(*, message_id: int) -> OutboundMessage:
     message.save(update_fields=["status", "next_attempt_at"])
     deliver_message.enqueue(message.pk)
     return message
+
+
+def messages_erase(*, holder: str) -> int:
+    """A person's data erased (GDPR Art. 17): the messages sent to them go too. Those still
+    waiting stay until they are sent (a cancellation's confirmation, say), then expire with
+    the others. How many."""
+    if not holder:
+        return 0
+    deleted, _by_model = OutboundMessage.objects.filter(
+        holder=holder, status__in=[MessageStatus.SENT, MessageStatus.FAILED]
+    ).delete()
+    return deleted
 
 
 def messages_expire(*, now: dt.datetime | None = None) -> int:

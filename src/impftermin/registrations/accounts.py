@@ -140,6 +140,7 @@ def password_reset_request(*, vorgangskennung: object, email: object, client: st
                         "link": settings.SITE_URL.rstrip("/") + path,
                     },
                     language=registration.language,
+                    holder=registration.holder,
                 )
             ]
         )

@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from impftermin.booking.models import AppointmentPair, Channel
 from impftermin.centres.models import Centre
+from impftermin.core.encryption import EncryptedCharField
 from impftermin.regions.models import District, Region, postcode_validator
 from impftermin.vaccines.models import Vaccine
 
@@ -38,15 +39,17 @@ class Registration(models.Model):
         Vaccine, on_delete=models.PROTECT, related_name="+", verbose_name=_("Impfstoff")
     )
     single_dose = models.BooleanField(_("nur eine Impfung (genesen)"), default=False)
-    first_name = models.CharField(_("Vorname"), max_length=100)
+    # encrypted at rest: looked up by no query (core/encryption.py); the last name and
+    # birth date stay clear for the call center's and the desk's searches
+    first_name = EncryptedCharField(_("Vorname"), max_length=100)
     last_name = models.CharField(_("Nachname"), max_length=100)
     birth_date = models.DateField(_("Geburtsdatum"))
-    street = models.CharField(_("Straße und Hausnummer"), max_length=150)
+    street = EncryptedCharField(_("Straße und Hausnummer"), max_length=150)
     postcode = models.CharField(_("Postleitzahl"), max_length=5, validators=[postcode_validator])
-    city = models.CharField(_("Ort"), max_length=100)
+    city = EncryptedCharField(_("Ort"), max_length=100)
     residence = models.CharField(_("Wohnsitz"), max_length=10, choices=Residence)
     email = models.EmailField(_("E-Mail-Adresse"), blank=True)
-    mobile = models.CharField(_("Mobilnummer"), max_length=20, blank=True)
+    mobile = EncryptedCharField(_("Mobilnummer"), max_length=20, blank=True)
     for_someone_else = models.BooleanField(_("für eine andere Person registriert"), default=False)
     # Argon2 (Django's hashers); empty for phone registrations, who have no log-in (R21).
     password = models.CharField(_("Passwort"), max_length=128, blank=True, editable=False)

@@ -13,10 +13,12 @@ from impftermin.booking.models import AppointmentPair
 from impftermin.booking.selectors import (
     PairOption,
     holder_appointments_export,
+    holder_pair_ids,
     live_pair_for,
     times_by_day,
 )
 from impftermin.core import identifiers
+from impftermin.notifications.selectors import holder_messages_export
 from impftermin.registrations.models import Letter, Registration, RegistrationStatus
 from impftermin.registrations.services import VORGANGSKENNUNG_LENGTH
 
@@ -146,8 +148,8 @@ def holders_by_name(last_name: str, birth_date: dt.date) -> list[str]:
 
 def registration_export(registration: Registration) -> dict:
     """Everything we hold about a registered person (GDPR Art. 15): their data, their
-    appointments, and when staff looked at it. The messages sent are not in it: they carry
-    an address, not an owner, and one address can serve several people (a household)."""
+    appointments, the messages sent to them (by owner, not by address: one address can
+    serve a household), and when staff looked at it."""
     return {
         "exported_at": timezone.localtime().isoformat(),
         "registration": {
@@ -171,5 +173,10 @@ def registration_export(registration: Registration) -> dict:
             "language": registration.language,
         },
         "appointments": holder_appointments_export(holder=registration.holder),
-        "staff_access": staff_access_export(what=AuditSubject.REGISTRATION, which=registration.pk),
+        "messages": holder_messages_export(holder=registration.holder),
+        "staff_access": staff_access_export(
+            what=AuditSubject.REGISTRATION,
+            which=registration.pk,
+            pair_ids=holder_pair_ids(holder=registration.holder),
+        ),
     }

@@ -51,7 +51,7 @@ from impftermin.core.identifiers import keyed_hash
 from impftermin.core.passwords import password_hash
 from impftermin.core.throttle import Limit, attempt_give_back, attempt_take
 from impftermin.core.validation import as_id
-from impftermin.notifications.services import Message, messages_send_later
+from impftermin.notifications.services import Message, messages_erase, messages_send_later
 from impftermin.regions.models import BookingMode, Region
 from impftermin.regions.selectors import districts_for_postcode, get_region_in_mode
 from impftermin.registrations.letters import letters_issue
@@ -308,6 +308,7 @@ def _erase(registration: Registration) -> None:
     registration.birth_date = dt.date(1900, 1, 1)
     registration.identity_key = keyed_hash("registration-deleted", registration.vorgangskennung)
     registration.save()
+    messages_erase(holder=registration.holder)
 
 
 def registrations_assign(*, region_id: int | None = None, batch_size: int = ASSIGN_BATCH) -> int:
@@ -647,6 +648,7 @@ def registration_delete(*, registration_id: int) -> Registration:
                         body=str(DELETED_TEXT)
                         % {"vorgangskennung": identifiers.grouped(registration.vorgangskennung)},
                         language=registration.language,
+                        holder=registration.holder,
                     )
                 ]
             )

@@ -1,0 +1,143 @@
+"""Fields encrypted at rest (issue 10, item 6): the personal data that no query looks up
+by value — a registered person's first name, address and mobile number, the texts and
+attachments of outgoing messages (booking codes, links, times). A copy of the database or
+of a backup shows them only as Fernet tokens (AES-128-CBC with HMAC-SHA256, from the
+`cryptography` package); the app decrypts them as it reads them.
+
+Keys: `FIELD_ENCRYPTION_KEYS`, Fernet keys, newest first: the first encrypts, all decrypt
+(rotation: put a new key first, run `manage.py rotate_field_encryption`, then drop the old
+one). Production must set them (kept apart from the database and from SECRET_KEY); in
+development a key is derived from SECRET_KEY.
+
+The empty text stays empty (blank fields and erased data need no NULL); such a field can be
+compared only with the empty text or NULL — a value encrypted twice never looks the same,
+so any other lookup would silently find nothing and is refused instead."""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import models
+from django.db.models.lookups import Exact, IsNull
+
+
+def field_keys() -> tuple[str, ...]:
+    keys = tuple(settings.FIELD_ENCRYPTION_KEYS)
+    if keys:
+        return keys
+    derived = hashlib.sha256(f"{settings.SECRET_KEY}:field-encryption".encode()).digest()
+    return (base64.urlsafe_b64encode(derived).decode(),)
+
+
+@functools.cache
+def _fernet(keys: tuple[str, ...]) -> MultiFernet:
+    return MultiFernet([Fernet(key) for key in keys])  # checked by the settings
+
+
+def encrypt(text: str) -> str:
+    return _fernet(field_keys()).encrypt(text.encode()).decode()
+
+
+def decrypt(token: str) -> str:
+    try:
+        return _fernet(field_keys()).decrypt(token.encode()).decode()
+    except InvalidToken as exc:
+        # a key was dropped too early, or the data was written with another one: loud,
+        # never the token shown as if it were the value
+        raise ImproperlyConfigured(
+            "A value cannot be decrypted with FIELD_ENCRYPTION_KEYS (was a key removed?)"
+        ) from exc
+
+
+def rotate(token: str) -> str:
+    """The token encrypted again with the newest key."""
+    return _fernet(field_keys()).rotate(token.encode()).decode()
+
+
+class _ComparedWithEmptyOnly(Exact):
+    def get_prep_lookup(self):
+        if self.rhs not in ("", None):
+            raise ValueError(f"{self.lhs.field.name} is encrypted: it can be compared only with ''")
+        return super().get_prep_lookup()
+
+
+class EncryptedMixin:
+    """Stores non-empty values as Fernet tokens in a text column; see the module."""
+
+    def get_internal_type(self) -> str:
+        return "TextField"  # a token is longer than the text it hides
+
+    def get_prep_value(self, value):
+        value = super().get_prep_value(value)
+        if value in (None, ""):
+            return value
+        return encrypt(str(value))
+
+    def from_db_value(self, value, expression, connection):
+        if not value:
+            return value
+        return decrypt(value)
+
+    def get_lookup(self, lookup_name):
+        return {"exact": _ComparedWithEmptyOnly, "isnull": IsNull}.get(lookup_name)
+
+
+class EncryptedCharField(EncryptedMixin, models.CharField):
+    pass  # max_length holds for the text, checked by forms and full_clean
+
+
+class EncryptedTextField(EncryptedMixin, models.TextField):
+    pass
+
+
+ENCRYPTED_COLUMNS = {
+    # table: columns — what rotate_field_encryption re-encrypts
+    "registrations_registration": ("first_name", "street", "city", "mobile"),
+    "notifications_outboundmessage": ("body", "attachment"),
+}
+
+
+def encrypting_migration(table: str, columns: tuple[str, ...]):
+    """The migration step that encrypts the clear values already stored in the columns
+    (and decrypts them when the migration is reversed)."""
+    from django.db import migrations
+
+    def forward(apps, schema_editor):
+        encrypt_columns(schema_editor.connection, table, columns, change=encrypt)
+
+    def backward(apps, schema_editor):
+        encrypt_columns(schema_editor.connection, table, columns, change=decrypt)
+
+    return migrations.RunPython(forward, backward)
+
+
+def encrypt_columns(connection, table: str, columns: tuple[str, ...], *, change) -> int:
+    """Apply `change` (encrypt or rotate) to every non-empty value of the columns, in
+    batches by id; returns how many values changed. Raw SQL: the migration that first
+    encrypts runs while the rows still hold clear text, which the field cannot read."""
+    quote = connection.ops.quote_name
+    changed, last = 0, 0
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute(
+                f"SELECT id, {', '.join(map(quote, columns))} FROM {quote(table)}"  # noqa: S608 - names from ENCRYPTED_COLUMNS
+                " WHERE id > %s ORDER BY id LIMIT 1000",
+                [last],
+            )
+            rows = cursor.fetchall()
+            if not rows:
+                return changed
+            for pk, *values in rows:
+                new = [change(v) if v else v for v in values]
+                assignments = ", ".join(f"{quote(c)} = %s" for c in columns)
+                cursor.execute(
+                    f"UPDATE {quote(table)} SET {assignments} WHERE id = %s",  # noqa: S608 - names from ENCRYPTED_COLUMNS
+                    [*new, pk],
+                )
+                changed += sum(1 for v in values if v)
+            last = rows[-1][0]
