@@ -6,20 +6,30 @@ citizen's flow or a link with a token (nothing without the flow's state or a val
 token), a booking code (the 2021 protocol), a partner's API key, a citizen's log-in, or
 a staff permission. Anonymous requests to every URL, GET and POST, never show a person's
 data and never fail with a 5xx; each staff page refuses every role without its permission
-(403) and sends anonymous visitors to the log-in; the back office's pages too. No URL
-carries personal data: its parameters are ids, tokens and public keys only."""
+(403) and sends anonymous visitors to the log-in; the back office's pages too; one
+citizen, in their own session, reaches nothing of another's. No URL carries personal
+data: its parameters are ids, tokens and public keys only."""
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
+import io
 import re
 
 import pytest
 from django.contrib import admin
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from pypdf import PdfReader
 
+from impftermin.core import identifiers
+from impftermin.registrations.services import registrations_assign
 from impftermin.staff.roles import AGENT, CENTRE_STAFF, OPERATOR, SUPERVISOR
 from tests.codes.helpers import codes_for
+from tests.factories import at, make_postcode, make_slot
+from tests.registrations.helpers import register
+from tests.registrations.test_account_pages import log_in
 
 OPEN = "open"  # anyone; no personal data behind it
 FLOW = "flow"  # a step of a citizen's flow: nothing without the flow's state
@@ -69,6 +79,7 @@ RULES = {
     "its:termincheck": OPEN,
     "its:pin_request": OPEN,
     "its:pin_verify": OPEN,
+    "its:openapi": OPEN,
     "its:login": CODE,
     "its:search": CODE,
     "its:book": CODE,
@@ -271,3 +282,68 @@ def test_back_office_is_staff_only(world, member, staff_client):
         anonymous = Client().get(page)
         assert anonymous.status_code == 302 and "/admin/login/" in anonymous["Location"], page
         assert agent.get(page).status_code == 403, page
+
+
+# --- one citizen never reaches another's data ---------------------------------------------
+
+
+def text_of(response) -> str:
+    body = b"".join(response) if response.streaming else response.content
+    if response.get("Content-Type", "").startswith("application/pdf"):
+        return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(body)).pages)
+    return body.decode(errors="replace")
+
+
+def walk_every_url_as(client: Client, world, secrets_of_another: list[str], **headers) -> int:
+    """Every citizen-facing URL, GET first, then POST (which may cancel or delete the
+    visitor's own things): no answer shows the other person's data. How many answers."""
+    answers = 0
+    for method in ("get", "post"):
+        for name, _route, _parameters in urls():
+            if RULES[name].startswith(STAFF):
+                continue
+            response = getattr(client, method)(sample_url(name, world), **headers)
+            assert response.status_code < 500, (name, method, response.status_code)
+            text = text_of(response)
+            for secret in secrets_of_another:
+                assert secret not in text, (name, method, secret)
+            answers += 1
+    return answers
+
+
+def test_a_person_with_codes_never_reaches_anothers_data(world):
+    """Citizen B has checked their own code and is in the middle of the flow; citizen A's
+    codes and number appear nowhere B can go — pages, exports, the 2021 protocol with B's
+    code as its credential (no IDOR: nothing is addressed by a person's id)."""
+    make_postcode("48143", world.district)
+    codes_a = codes_for(world, "+4915112345678")
+    codes_b = codes_for(world, "+4915187654321")
+    make_slot(world.centre, world.biontech, at(5))
+    make_slot(world.centre, world.biontech, at(27), released=False)
+    client = Client()
+    assert client.post("/termin/pruefen/", {"code": codes_b[0]}).status_code == 302
+    assert "meine-daten.json" in client.get("/termin/pruefen/termin/").content.decode()
+    basic = base64.b64encode(f":{codes_b[0].replace('-', '')}".encode()).decode()
+    answers = walk_every_url_as(
+        client, world, [*codes_a, "15112345678"], HTTP_AUTHORIZATION=f"Basic {basic}"
+    )
+    assert answers > len(RULES)  # GET and POST of every citizen-facing URL
+
+
+def test_a_registered_person_never_reaches_anothers_data(pool):
+    """Citizen B is logged in to their account; citizen A's name, address, Vorgangskennung
+    and appointments appear nowhere B can go — account pages, the PDF, the export."""
+    make_slot(pool.centre, pool.biontech, at(5), capacity=2)
+    make_slot(pool.centre, pool.biontech, at(27), capacity=2, released=False)
+    person_a = register(
+        pool, first_name="Jürgen", last_name="Weiß", birth_date=dt.date(1939, 12, 24),
+        street="Luisenplatz 1", email="juergen@example.org",
+    )  # fmt: skip
+    person_b = register(pool)
+    assert registrations_assign() == 2
+    client = Client()
+    assert log_in(client, person_b).status_code == 302
+    assert "Muster" in text_of(client.get(reverse("registrations:document")))
+    secrets = ["Weiß", "Jürgen", "Luisenplatz", "juergen@example.org"]
+    secrets.append(identifiers.grouped(person_a.vorgangskennung))
+    walk_every_url_as(client, pool, secrets)

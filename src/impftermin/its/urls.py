@@ -8,6 +8,7 @@ from impftermin.its import views
 app_name = "its"
 urlpatterns = [
     path("assets/static/impfzentren.json", views.centres, name="centres"),
+    path("its/openapi.json", views.openapi_schema, name="openapi"),
     path("its/<str:ags>/", views.group_start, name="group"),
     path(
         "its/<str:ags>/assets/static/its/vaccination-list.json",

@@ -38,7 +38,7 @@ from impftermin.codes.services import (
 )
 from impftermin.core.errors import ServiceError
 from impftermin.core.throttle import Limit, client_key, rate_take
-from impftermin.its import selectors
+from impftermin.its import openapi, selectors
 from impftermin.regions.models import District
 from impftermin.vaccines.selectors import vaccine_eligibility
 
@@ -180,6 +180,16 @@ def _authenticated(request: HttpRequest, district: District) -> tuple[str, CodeS
 # --- public lists -----------------------------------------------------------------------
 
 
+@csrf_exempt  # no cookies in this protocol; other methods answer 405, not 403
+@require_GET
+@cache_control(public=True, max_age=300)
+@its_view
+def openapi_schema(request: HttpRequest) -> HttpResponse:
+    """`/its/openapi.json`: this protocol described in OpenAPI 3 (its/openapi.py)."""
+    return _json(openapi.SCHEMA)
+
+
+@csrf_exempt  # no cookies in this protocol; other methods answer 405, not 403
 @require_GET
 @cache_control(public=True, max_age=300)
 @its_view
@@ -203,6 +213,7 @@ def centres(request: HttpRequest) -> HttpResponse:
     return _json(listing)
 
 
+@csrf_exempt  # no cookies in this protocol; other methods answer 405, not 403
 @require_GET
 @cache_control(public=True, max_age=300)
 @its_view
@@ -231,6 +242,7 @@ def vaccination_list(request: HttpRequest, ags: str) -> HttpResponse:
     return _json(entries)
 
 
+@csrf_exempt  # no cookies in this protocol; other methods answer 405, not 403
 @require_GET
 @cache_control(public=True, max_age=30)
 @its_view
@@ -240,6 +252,7 @@ def group_start(request: HttpRequest, ags: str) -> HttpResponse:
     return _json({"web": request.build_absolute_uri(reverse("codes:start"))})
 
 
+@csrf_exempt  # no cookies in this protocol; other methods answer 405, not 403
 @require_GET
 @cache_control(public=True, max_age=30)
 @its_view
@@ -332,6 +345,7 @@ def pin_verify_view(request: HttpRequest, ags: str) -> HttpResponse:
 # --- with a code ----------------------------------------------------------------------------
 
 
+@csrf_exempt  # no cookies in this protocol; other methods answer 405, not 403
 @require_GET
 @never_cache
 @its_view
@@ -350,6 +364,7 @@ def log_in(request: HttpRequest, ags: str) -> HttpResponse:
     )
 
 
+@csrf_exempt  # no cookies in this protocol; other methods answer 405, not 403
 @require_GET
 @never_cache
 @its_view
