@@ -13,6 +13,7 @@ import secrets
 
 import psycopg
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
@@ -38,19 +39,23 @@ def roles():
     privileges on the table but not its ownership. Dropped afterwards."""
     suffix = secrets.token_hex(4)
     owner, app = f"impftermin_audit_owner_{suffix}", f"impftermin_app_{suffix}"
-    with connection.cursor() as cursor:
-        for role in (owner, app):
-            cursor.execute(f"CREATE ROLE {role} LOGIN")
-            cursor.execute(f"GRANT USAGE ON SCHEMA public TO {role}")
-            cursor.execute(f"GRANT ALL ON audit_auditentry TO {role}")
-        cursor.execute(f"ALTER TABLE audit_auditentry OWNER TO {owner}")
-    yield owner, app
-    with connection.cursor() as cursor:
-        cursor.execute(f"ALTER TABLE audit_auditentry OWNER TO {connection.settings_dict['USER']}")
-        for role in (owner, app):
-            cursor.execute(f"REVOKE ALL ON audit_auditentry FROM {role}")
-            cursor.execute(f"REVOKE USAGE ON SCHEMA public FROM {role}")
-            cursor.execute(f"DROP ROLE {role}")
+    us = connection.settings_dict["USER"]
+    try:
+        with connection.cursor() as cursor:
+            for role in (owner, app):
+                cursor.execute(f"CREATE ROLE {role} LOGIN")
+                cursor.execute(f"GRANT USAGE ON SCHEMA public TO {role}")
+                cursor.execute(f"GRANT ALL ON audit_auditentry TO {role}")
+            cursor.execute(f"ALTER TABLE audit_auditentry OWNER TO {owner}")
+        yield owner, app
+    finally:  # roles are the server's, not the test database's: never leave one behind
+        with connection.cursor() as cursor:
+            for role in (owner, app):
+                cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
+                if cursor.fetchone():
+                    cursor.execute(f"REASSIGN OWNED BY {role} TO {us}")
+                    cursor.execute(f"DROP OWNED BY {role}")
+                    cursor.execute(f"DROP ROLE {role}")
 
 
 def entries(user, *ages_in_days: int) -> list[int]:
@@ -103,4 +108,21 @@ def test_item6_the_command_needs_the_owners_url_and_reports_what_it_deleted(role
     out = io.StringIO()
     call_command("expire_audit_log", owner_database_url=role_url(owner), stdout=out)
     assert "1 entries" in out.getvalue()
+    assert AuditEntry.objects.count() == 1
+
+
+def test_item6_a_retention_shorter_than_a_year_is_refused_and_nothing_deleted(roles, settings):
+    owner, _app = roles
+    entries(staff("agent"), 100)
+    settings.RETENTION_AUDIT_DAYS = 0  # a mistyped setting must not empty the log
+    with pytest.raises(ImproperlyConfigured, match="RETENTION_AUDIT_DAYS"):
+        audit_entries_expire(owner_database_url=role_url(owner))
+    assert AuditEntry.objects.count() == 1
+
+
+def test_item6_many_expired_entries_go_in_batches(roles, settings, monkeypatch):
+    owner, _app = roles
+    monkeypatch.setattr("impftermin.audit.retention.BATCH", 3)
+    entries(staff("agent"), *([800] * 7), 1)
+    assert audit_entries_expire(owner_database_url=role_url(owner)) == 7
     assert AuditEntry.objects.count() == 1

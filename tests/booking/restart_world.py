@@ -26,8 +26,8 @@ def build(people: int, seats: int) -> dict:
     first = make_slot(world.centre, world.biontech, at(4, 9), capacity=seats)
     second = make_slot(world.centre, world.biontech, at(26, 9), capacity=people, released=False)
     _partner, _key, key = make_partner(world.region)
-    codes = [
-        code_set_issue_by_phone(region_id=world.region.pk, vaccine_id=world.biontech.pk).codes[0]
+    issued = [
+        code_set_issue_by_phone(region_id=world.region.pk, vaccine_id=world.biontech.pk)
         for _person in range(people)
     ]
     return {
@@ -36,7 +36,8 @@ def build(people: int, seats: int) -> dict:
         "first_slot": first.pk,
         "second_slot": second.pk,
         "key": key,
-        "codes": codes,
+        "codes": [person.codes[0] for person in issued],
+        "holders": {person.codes[0]: person.code_set.holder for person in issued},
     }
 
 

@@ -15,23 +15,37 @@ import datetime as dt
 
 import psycopg
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
 TABLE = "audit_auditentry"
 TRIGGER = "audit_auditentry_append_only"
+MINIMUM_DAYS = 365  # a mistyped setting must not empty the log
+BATCH = 10_000
 
 
 def audit_entries_expire(*, owner_database_url: str, now: dt.datetime | None = None) -> int:
-    """Delete the entries older than the retention period as the table's owner; how many.
-    Fails (psycopg's error, nothing deleted) for a role that does not own the table."""
+    """Delete the entries older than the retention period as the table's owner, 10,000 a
+    transaction; how many. Fails (psycopg's error; the batch rolled back, the trigger on)
+    for a role that does not own the table."""
+    if settings.RETENTION_AUDIT_DAYS < MINIMUM_DAYS:
+        raise ImproperlyConfigured(f"RETENTION_AUDIT_DAYS is at least {MINIMUM_DAYS}.")
     cutoff = (now or timezone.now()) - dt.timedelta(days=settings.RETENTION_AUDIT_DAYS)
-    with (
-        psycopg.connect(owner_database_url, connect_timeout=10) as connection,
-        connection.transaction(),
-    ):
-        # never stand in the staff's way for long: try again the next night instead
-        connection.execute("SET LOCAL lock_timeout = '5s'")
-        connection.execute(f"ALTER TABLE {TABLE} DISABLE TRIGGER {TRIGGER}")
-        deleted = connection.execute(f"DELETE FROM {TABLE} WHERE at < %s", [cutoff]).rowcount  # noqa: S608 - fixed names
-        connection.execute(f"ALTER TABLE {TABLE} ENABLE TRIGGER {TRIGGER}")
-    return deleted
+    deleted = 0
+    with psycopg.connect(owner_database_url, connect_timeout=10, autocommit=True) as connection:
+        while True:
+            with connection.transaction():
+                # the trigger is off only inside this short transaction, whose lock keeps
+                # staff's new entries waiting: never for long, else try the next night
+                connection.execute("SET LOCAL lock_timeout = '5s'")
+                connection.execute("SET LOCAL statement_timeout = '20s'")
+                connection.execute(f"ALTER TABLE {TABLE} DISABLE TRIGGER {TRIGGER}")
+                batch = connection.execute(
+                    f"DELETE FROM {TABLE} WHERE id IN (SELECT id FROM {TABLE}"  # noqa: S608 - fixed names
+                    " WHERE at < %s ORDER BY id LIMIT %s)",
+                    [cutoff, BATCH],
+                ).rowcount
+                connection.execute(f"ALTER TABLE {TABLE} ENABLE TRIGGER {TRIGGER}")
+            deleted += batch
+            if batch < BATCH:
+                return deleted

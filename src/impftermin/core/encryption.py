@@ -11,7 +11,14 @@ development a key is derived from SECRET_KEY.
 
 The empty text stays empty (blank fields and erased data need no NULL); such a field can be
 compared only with the empty text or NULL — a value encrypted twice never looks the same,
-so any other lookup would silently find nothing and is refused instead."""
+so any other lookup would silently find nothing and is refused instead, as are transforms.
+Ordering by such a field, grouping by it or updating it with a database expression
+(Upper, Concat) would work on the tokens: don't; do it in Python after reading.
+
+A value that is not a token is clear text written before the field was encrypted (during
+the release that introduced it, old and new code run side by side): it is read as it is,
+and the migration, or `rotate_field_encryption`, encrypts it. A token that no key opens is
+an error, never shown as if it were the value."""
 
 from __future__ import annotations
 
@@ -43,7 +50,18 @@ def encrypt(text: str) -> str:
     return _fernet(field_keys()).encrypt(text.encode()).decode()
 
 
+# Every Fernet token starts so: version 0x80 and the first bytes of a 64-bit timestamp
+# (zero until the year 2106), in URL-safe base64.
+TOKEN_PREFIX = "gAAAAA"  # noqa: S105 - not a secret
+
+
+def is_token(value: str) -> bool:
+    return value.startswith(TOKEN_PREFIX)
+
+
 def decrypt(token: str) -> str:
+    if not is_token(token):
+        return token  # clear text from before the encryption (see the module)
     try:
         return _fernet(field_keys()).decrypt(token.encode()).decode()
     except InvalidToken as exc:
@@ -54,9 +72,16 @@ def decrypt(token: str) -> str:
         ) from exc
 
 
-def rotate(token: str) -> str:
-    """The token encrypted again with the newest key."""
-    return _fernet(field_keys()).rotate(token.encode()).decode()
+def encrypted(value: str) -> str:
+    """Clear text encrypted; a token as it is."""
+    return value if is_token(value) else encrypt(value)
+
+
+def with_newest_key(value: str) -> str:
+    """A token encrypted again with the newest key; clear text encrypted."""
+    if not is_token(value):
+        return encrypt(value)
+    return _fernet(field_keys()).rotate(value.encode()).decode()
 
 
 class _ComparedWithEmptyOnly(Exact):
@@ -86,6 +111,9 @@ class EncryptedMixin:
     def get_lookup(self, lookup_name):
         return {"exact": _ComparedWithEmptyOnly, "isnull": IsNull}.get(lookup_name)
 
+    def get_transform(self, lookup_name):
+        return None  # city__upper, street__length: they would work on the tokens
+
 
 class EncryptedCharField(EncryptedMixin, models.CharField):
     pass  # max_length holds for the text, checked by forms and full_clean
@@ -104,11 +132,13 @@ ENCRYPTED_COLUMNS = {
 
 def encrypting_migration(table: str, columns: tuple[str, ...]):
     """The migration step that encrypts the clear values already stored in the columns
-    (and decrypts them when the migration is reversed)."""
+    (and decrypts them when the migration is reversed). Batch by batch, each committed on
+    its own (the migration is not atomic): the app reads both meanwhile; running it again
+    changes only what is still clear."""
     from django.db import migrations
 
     def forward(apps, schema_editor):
-        encrypt_columns(schema_editor.connection, table, columns, change=encrypt)
+        encrypt_columns(schema_editor.connection, table, columns, change=encrypted)
 
     def backward(apps, schema_editor):
         encrypt_columns(schema_editor.connection, table, columns, change=decrypt)
@@ -117,27 +147,34 @@ def encrypting_migration(table: str, columns: tuple[str, ...]):
 
 
 def encrypt_columns(connection, table: str, columns: tuple[str, ...], *, change) -> int:
-    """Apply `change` (encrypt or rotate) to every non-empty value of the columns, in
-    batches by id; returns how many values changed. Raw SQL: the migration that first
-    encrypts runs while the rows still hold clear text, which the field cannot read."""
+    """Apply `change` (encrypted, with_newest_key or decrypt) to every non-empty value of the columns,
+    1,000 rows a transaction; returns how many values changed. A row is written back only
+    if it still holds what was read: one the app changed meanwhile (an erasure, say) keeps
+    the app's newer value, written with the newest key anyway. Raw SQL: the first
+    migration runs while rows still hold clear text."""
+    from django.db import transaction
+
     quote = connection.ops.quote_name
+    select = (
+        f"SELECT id, {', '.join(map(quote, columns))} FROM {quote(table)}"  # noqa: S608 - names from the code
+        " WHERE id > %s ORDER BY id LIMIT 1000"
+    )
+    update = (
+        f"UPDATE {quote(table)} SET {', '.join(f'{quote(c)} = %s' for c in columns)}"  # noqa: S608 - names from the code
+        f" WHERE id = %s AND {' AND '.join(f'{quote(c)} = %s' for c in columns)}"
+    )
     changed, last = 0, 0
-    with connection.cursor() as cursor:
-        while True:
-            cursor.execute(
-                f"SELECT id, {', '.join(map(quote, columns))} FROM {quote(table)}"  # noqa: S608 - names from ENCRYPTED_COLUMNS
-                " WHERE id > %s ORDER BY id LIMIT 1000",
-                [last],
-            )
+    while True:
+        with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+            cursor.execute(select, [last])
             rows = cursor.fetchall()
-            if not rows:
-                return changed
             for pk, *values in rows:
                 new = [change(v) if v else v for v in values]
-                assignments = ", ".join(f"{quote(c)} = %s" for c in columns)
-                cursor.execute(
-                    f"UPDATE {quote(table)} SET {assignments} WHERE id = %s",  # noqa: S608 - names from ENCRYPTED_COLUMNS
-                    [*new, pk],
-                )
-                changed += sum(1 for v in values if v)
-            last = rows[-1][0]
+                if new != values:
+                    cursor.execute(update, [*new, pk, *values])
+                    changed += cursor.rowcount * sum(
+                        1 for v, n in zip(values, new, strict=True) if v != n
+                    )
+        if not rows:
+            return changed
+        last = rows[-1][0]

@@ -95,23 +95,20 @@ SLOT = _object(
 PRACTICE = _object(
     {"name": STRING, "strasse": STRING, "plz": STRING, "ort": STRING, "barrierefreiheit": STRING}
 )
-CONTACT = _object(
-    {
-        name: {"type": "string", "maxLength": 200}
-        for name in (
-            "anrede",
-            "vorname",
-            "nachname",
-            "strasse",
-            "hausnummer",
-            "plz",
-            "ort",
-            "phone",
-            "notificationChannel",
-            "notificationReceiver",
-        )
-    }
+# a booking's contact block: checked for shape (views._check_contact), not kept
+CONTACT_FIELDS = (
+    "anrede",
+    "vorname",
+    "nachname",
+    "strasse",
+    "hausnummer",
+    "plz",
+    "ort",
+    "phone",
+    "notificationChannel",
+    "notificationReceiver",
 )
+CONTACT = _object({name: {"type": "string", "maxLength": 200} for name in CONTACT_FIELDS})
 
 
 def _operation(

@@ -56,18 +56,6 @@ NOT_OFFERED = {
     "interval_violated",
     "wrong_district",
 }
-CONTACT_FIELDS = (
-    "anrede",
-    "vorname",
-    "nachname",
-    "strasse",
-    "hausnummer",
-    "plz",
-    "ort",
-    "phone",
-    "notificationChannel",
-    "notificationReceiver",
-)
 
 
 def _json(data: object, status: int = 200) -> JsonResponse:
@@ -443,7 +431,7 @@ def _check_contact(body: dict) -> None:
     contact = body.get("contact")
     if not isinstance(contact, dict):
         raise ItsRefusal(400, "KONTAKT", "Bitte geben Sie die Kontaktdaten an.")
-    for name in CONTACT_FIELDS:
+    for name in openapi.CONTACT_FIELDS:
         value = contact.get(name, "")
         if not isinstance(value, str) or len(value) > 200:
             raise ItsRefusal(400, "KONTAKT", f"Die Kontaktangabe {name} ist ungültig.")

@@ -7,9 +7,19 @@ from django.utils.translation import gettext as _
 
 from impftermin.notifications.models import OutboundMessage
 
-# Texts with a link that still opens something (a new password, an offered appointment):
-# a copy of one's data repeats when and what, not the link itself.
-ONE_TIME_LINK_KINDS = frozenset({"password_reset", "standby_offer"})
+# Texts a copy of one's data repeats in full: they open nothing that the person's code or
+# log-in does not open anyway. Any other kind (a new password's link, an offered
+# appointment's link, a kind added later) is named with its time, its text not repeated.
+TEXT_SHOWN_KINDS = frozenset(
+    {
+        "booking_confirmation",
+        "booking_rebooked",
+        "booking_cancelled",
+        "booking_codes",
+        "standby_joined",
+        "registration_deleted",
+    }
+)
 
 
 def holder_messages_export(*, holder: str) -> list[dict]:
@@ -23,9 +33,9 @@ def holder_messages_export(*, holder: str) -> list[dict]:
             "channel": message.get_channel_display(),
             "recipient": message.recipient,
             "subject": message.subject,
-            "text": _("(enthält einen Link zum einmaligen Gebrauch; hier nicht wiederholt)")
-            if message.kind in ONE_TIME_LINK_KINDS
-            else message.body,
+            "text": message.body
+            if message.kind in TEXT_SHOWN_KINDS
+            else _("(hier nicht wiederholt: der Text kann einen noch gültigen Link enthalten)"),
             "attachment": message.attachment_name or None,
             "status": message.get_status_display(),
             "created_at": timezone.localtime(message.created_at).isoformat(),

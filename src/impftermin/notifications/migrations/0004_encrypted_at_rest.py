@@ -6,6 +6,8 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
+    # the values are encrypted batch by batch, each batch committed (encrypting_migration)
+    atomic = False
 
     dependencies = [
         ('notifications', '0003_sending_is_a_lease'),

@@ -6,6 +6,8 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
+    # the values are encrypted batch by batch, each batch committed (encrypting_migration)
+    atomic = False
 
     dependencies = [
         ('registrations', '0002_letters_couples'),
