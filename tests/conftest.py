@@ -125,3 +125,17 @@ def _no_sms_cooldown(settings):
     """Tests ask for several PINs for one number in a row (R3); the cooldown between two
     (issue 9) has tests of its own, which set it."""
     settings.SMS_PIN_COOLDOWN_SECONDS = 0
+
+
+@pytest.fixture
+def keep_connection(db):
+    """For requests made outside Django's test client (schemathesis' WSGI calls), as the
+    test client does: the test's transaction stays open across requests."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)

@@ -4,9 +4,7 @@ that the schema does not describe."""
 
 import pytest
 import schemathesis
-from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
-from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
@@ -15,16 +13,6 @@ from tests.factories import at, make_postcode, make_slot
 
 # The schema as the server serves it (made without the database).
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application())
-
-
-@pytest.fixture
-def keep_connection(db):
-    """As Django's test client does: the test's transaction stays open across requests."""
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    yield
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
 
 
 @pytest.fixture

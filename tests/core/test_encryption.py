@@ -116,7 +116,14 @@ def test_item6_clear_text_from_before_the_encryption_is_read_as_it_is(pool):
             ["Luisenplatz 1", registration.pk],
         )
     assert Registration.objects.get(pk=registration.pk).street == "Luisenplatz 1"
+    with connection.cursor() as cursor:  # typed text shaped like the start of a token
+        cursor.execute(
+            "UPDATE registrations_registration SET city = 'gAAAAAgAAAAA' WHERE id = %s",
+            [registration.pk],
+        )
+    assert Registration.objects.get(pk=registration.pk).city == "gAAAAAgAAAAA"
     call_command("rotate_field_encryption", stdout=io.StringIO())
+    assert Registration.objects.get(pk=registration.pk).city == "gAAAAAgAAAAA"
     assert stored("registrations_registration", registration.pk, ("street",))["street"].startswith(
         "gAAAAA"
     )
@@ -127,16 +134,19 @@ def test_item6_a_row_changed_during_the_rotation_keeps_the_newer_value(pool):
     """The rotation reads a batch, then writes each row back only if it still holds what
     was read: an erasure in between is not undone."""
     registration = register(pool)
+    before = stored("registrations_registration", registration.pk, ("city",))["city"]
 
     def erased_meanwhile(value: str) -> str:
-        Registration.objects.filter(pk=registration.pk).update(street="", city="")
+        Registration.objects.filter(pk=registration.pk).update(street="")
         return with_newest_key(value)
 
-    encrypt_columns(
+    changed = encrypt_columns(
         connection, "registrations_registration", ("street", "city"), change=erased_meanwhile
     )
     again = Registration.objects.get(pk=registration.pk)
-    assert (again.street, again.city) == ("", "")
+    assert (again.street, again.city) == ("", "Münster")  # the erasure stands
+    assert changed == 1  # the city, column by column
+    assert stored("registrations_registration", registration.pk, ("city",))["city"] != before
 
 
 def test_item6_the_migration_encrypts_what_was_stored_in_clear(pool):

@@ -243,6 +243,13 @@ def test_ITS_malformed_bodies_are_refused_plainly(its, client, raw):
     assert response.status_code in (400, 413) and response.json()["errors"][0]["text"]
 
 
+@pytest.mark.parametrize("size", [20_000, 3 * 1024 * 1024])  # ours, and above Django's own
+def test_ITS_a_body_too_large_answers_413_in_the_protocols_format(its, client, size):
+    response = post(client, its.base + "rest/buchung", "x" * size)
+    assert response.status_code == 413
+    assert response.json()["errors"][0]["code"] == "ZU_GROSS"
+
+
 def test_ITS_R2_pin_verification_right_sends_the_link_wrong_answers_400(its, client):
     token = request_pin(client, its).json()["token"]
     url = its.base + "rest/smspin/verifikation"

@@ -3,6 +3,7 @@ in OpenAPI, every operation with generated requests — with the group's real ke
 path and a real booking code as the credential — must never make a server error nor an
 answer the description does not cover (status, content type, body, headers)."""
 
+import datetime as dt
 import json
 
 import pytest
@@ -11,21 +12,26 @@ from django.core.wsgi import get_wsgi_application
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
+from impftermin.core.throttle import Limit
+from impftermin.its import views
 from impftermin.its.openapi import SCHEMA
-from tests.api.test_schemathesis import keep_connection  # noqa: F401 - a fixture
 from tests.codes.helpers import codes_for
 from tests.factories import at, make_postcode, make_slot
 from tests.its.test_its_protocol import basic
 
 # The description itself (its serving needs the database, which collection has not); the
 # last test checks that the server serves exactly this.
+HOUR = dt.timedelta(hours=1)
 schema = schemathesis.openapi.from_dict(json.loads(json.dumps(SCHEMA)))
 schema.app = get_wsgi_application()
 
 
 @pytest.fixture
-def group(world, keep_connection):  # noqa: F811 - the fixture imported above
-    """The world's district as a centre group with a free pair, and a booking code of it."""
+def group(world, keep_connection, monkeypatch):
+    """The world's district as a centre group with a free pair, and a booking code of it.
+    The protocol's per-client limit is lifted: all generated requests come from one
+    address, and 429s would hide the operations behind them."""
+    monkeypatch.setattr(views, "REQUESTS_PER_CLIENT", Limit("its-client-test", 100_000, HOUR))
     world.region.kv_number = "20"
     world.region.save()
     make_postcode("48143", world.district)

@@ -31,7 +31,7 @@ def audit_entries_expire(*, owner_database_url: str, now: dt.datetime | None = N
     if settings.RETENTION_AUDIT_DAYS < MINIMUM_DAYS:
         raise ImproperlyConfigured(f"RETENTION_AUDIT_DAYS is at least {MINIMUM_DAYS}.")
     cutoff = (now or timezone.now()) - dt.timedelta(days=settings.RETENTION_AUDIT_DAYS)
-    deleted = 0
+    deleted, last = 0, 0
     with psycopg.connect(owner_database_url, connect_timeout=10, autocommit=True) as connection:
         while True:
             with connection.transaction():
@@ -40,12 +40,13 @@ def audit_entries_expire(*, owner_database_url: str, now: dt.datetime | None = N
                 connection.execute("SET LOCAL lock_timeout = '5s'")
                 connection.execute("SET LOCAL statement_timeout = '20s'")
                 connection.execute(f"ALTER TABLE {TABLE} DISABLE TRIGGER {TRIGGER}")
-                batch = connection.execute(
+                ids = connection.execute(
                     f"DELETE FROM {TABLE} WHERE id IN (SELECT id FROM {TABLE}"  # noqa: S608 - fixed names
-                    " WHERE at < %s ORDER BY id LIMIT %s)",
-                    [cutoff, BATCH],
-                ).rowcount
+                    " WHERE at < %s AND id > %s ORDER BY id LIMIT %s) RETURNING id",
+                    [cutoff, last, BATCH],
+                ).fetchall()
                 connection.execute(f"ALTER TABLE {TABLE} ENABLE TRIGGER {TRIGGER}")
-            deleted += batch
-            if batch < BATCH:
+            deleted += len(ids)
+            if len(ids) < BATCH:
                 return deleted
+            last = max(pk for (pk,) in ids)  # on from there: no rescan of what is gone

@@ -23,6 +23,7 @@ an error, never shown as if it were the value."""
 from __future__ import annotations
 
 import base64
+import binascii
 import functools
 import hashlib
 
@@ -56,7 +57,15 @@ TOKEN_PREFIX = "gAAAAA"  # noqa: S105 - not a secret
 
 
 def is_token(value: str) -> bool:
-    return value.startswith(TOKEN_PREFIX)
+    """Shaped like a Fernet token: the prefix, URL-safe base64, version 0x80, and the
+    length of 57 bytes plus whole AES blocks — typed text does not look like this."""
+    if not value.startswith(TOKEN_PREFIX):
+        return False
+    try:
+        raw = base64.urlsafe_b64decode(value.encode())
+    except (ValueError, binascii.Error):
+        return False
+    return raw[0] == 0x80 and len(raw) >= 73 and (len(raw) - 57) % 16 == 0
 
 
 def decrypt(token: str) -> str:
@@ -147,11 +156,12 @@ def encrypting_migration(table: str, columns: tuple[str, ...]):
 
 
 def encrypt_columns(connection, table: str, columns: tuple[str, ...], *, change) -> int:
-    """Apply `change` (encrypted, with_newest_key or decrypt) to every non-empty value of the columns,
-    1,000 rows a transaction; returns how many values changed. A row is written back only
-    if it still holds what was read: one the app changed meanwhile (an erasure, say) keeps
-    the app's newer value, written with the newest key anyway. Raw SQL: the first
-    migration runs while rows still hold clear text."""
+    """Apply `change` (encrypted, with_newest_key or decrypt) to every non-empty value of
+    the columns, 1,000 rows a transaction; returns how many values changed. A value is
+    written back only if its column still holds what was read: one the app changed
+    meanwhile (an erasure, say) keeps the app's newer value, which the app wrote with the
+    newest key anyway. Raw SQL: the first migration runs while rows still hold clear
+    text."""
     from django.db import transaction
 
     quote = connection.ops.quote_name
@@ -160,8 +170,11 @@ def encrypt_columns(connection, table: str, columns: tuple[str, ...], *, change)
         " WHERE id > %s ORDER BY id LIMIT 1000"
     )
     update = (
-        f"UPDATE {quote(table)} SET {', '.join(f'{quote(c)} = %s' for c in columns)}"  # noqa: S608 - names from the code
-        f" WHERE id = %s AND {' AND '.join(f'{quote(c)} = %s' for c in columns)}"
+        f"UPDATE {quote(table)} SET "  # noqa: S608 - names from the code
+        + ", ".join(
+            f"{quote(c)} = CASE WHEN {quote(c)} = %s THEN %s ELSE {quote(c)} END" for c in columns
+        )
+        + f" WHERE id = %s RETURNING {', '.join(map(quote, columns))}"
     )
     changed, last = 0, 0
     while True:
@@ -171,9 +184,13 @@ def encrypt_columns(connection, table: str, columns: tuple[str, ...], *, change)
             for pk, *values in rows:
                 new = [change(v) if v else v for v in values]
                 if new != values:
-                    cursor.execute(update, [*new, pk, *values])
-                    changed += cursor.rowcount * sum(
-                        1 for v, n in zip(values, new, strict=True) if v != n
+                    pairs = zip(values, new, strict=True)
+                    cursor.execute(update, [*(x for pair in pairs for x in pair), pk])
+                    stored = cursor.fetchone() or values
+                    changed += sum(
+                        1
+                        for old, value, now in zip(values, new, stored, strict=True)
+                        if value != old and now == value
                     )
         if not rows:
             return changed

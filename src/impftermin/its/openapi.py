@@ -36,17 +36,19 @@ def _answer(description: str, schema: dict | None = None, headers: dict | None =
     return answer
 
 
-RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}}
+RETRY_AFTER = {
+    "Retry-After": {"required": True, "schema": {"type": "integer"}, "description": "seconds"}
+}
 COMMON = {
     "404": _answer("no such centre group", ERRORS),
     "429": _answer("this client's limit is reached", ERRORS, RETRY_AFTER),
-    "503": _answer("the service is briefly unavailable", _object({}), RETRY_AFTER),
+    "503": _answer("the service is briefly unavailable", ERRORS, RETRY_AFTER),
 }
 WITH_CODE = {
     "401": _answer(
         "no booking code, an unknown one, or one of another centre group",
         ERRORS,
-        {"WWW-Authenticate": {"schema": STRING}},
+        {"WWW-Authenticate": {"required": True, "schema": STRING}},
     )
 }
 TOO_LARGE = {"413": _answer("the body is larger than 16 KiB", ERRORS)}
@@ -145,7 +147,12 @@ SCHEMA = {
             "For tools written for impfterminservice.de in 2021: only the base URL changes."
             " The same limits as on the web apply (SMS PIN rules, code look-ups, one pair per"
             " code). Texts are German. A booking code is sent as HTTP Basic credentials with"
-            " an empty user name: `Authorization: Basic base64(':' + code)`."
+            " an empty user name: `Authorization: Basic base64(':' + code)`. When the"
+            " region's waiting room is on, every operation under /its/{ags}/ answers with"
+            " its waiting page instead, as impfterminservice.de did ('Virtueller"
+            " Warteraum'): 200, text/html, Retry-After, and a wr-ticket cookie that the"
+            " client sends back when it asks again; let in, a wr-pass cookie opens the"
+            " operations for a while. Unknown methods answer 405."
         ),
     },
     "components": {"securitySchemes": {"bookingCode": {"type": "http", "scheme": "basic"}}},
@@ -295,7 +302,10 @@ SCHEMA = {
                 {
                     "plz": PLZ,
                     "slots": {"type": "array", "items": STRING, "minItems": 1, "maxItems": 2},
-                    "qualifikationen": STRINGS,
+                    "qualifikationen": {
+                        **STRINGS,
+                        "description": "as 2021 clients send it; the code decides the vaccine",
+                    },
                     "contact": CONTACT,
                 },
                 ["plz", "slots", "contact"],

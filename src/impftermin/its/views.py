@@ -19,6 +19,7 @@ import datetime as dt
 import json
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils import translation
@@ -128,10 +129,15 @@ def _centres(district: District, postcode: object) -> list:
 
 
 def _json_body(request: HttpRequest) -> dict:
-    if len(request.body) > MAX_BODY:
-        raise ItsRefusal(413, "ZU_GROSS", "Die Anfrage ist zu groß.")
+    too_large = ItsRefusal(413, "ZU_GROSS", "Die Anfrage ist zu groß.")
     try:
-        body = json.loads(request.body.decode("utf-8"))
+        raw = request.body  # Django refuses above DATA_UPLOAD_MAX_MEMORY_SIZE
+    except RequestDataTooBig:
+        raise too_large from None
+    if len(raw) > MAX_BODY:
+        raise too_large
+    try:
+        body = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         raise ItsRefusal(400, "JSON", "Die Anfrage ist kein gültiges JSON.") from None
     if not isinstance(body, dict):
@@ -168,7 +174,7 @@ def _authenticated(request: HttpRequest, district: District) -> tuple[str, CodeS
 # --- public lists -----------------------------------------------------------------------
 
 
-@csrf_exempt  # no cookies in this protocol; other methods answer 405, not 403
+@csrf_exempt  # Basic credentials, not a session: other methods answer 405, not 403
 @require_GET
 @cache_control(public=True, max_age=300)
 @its_view
@@ -177,7 +183,7 @@ def openapi_schema(request: HttpRequest) -> HttpResponse:
     return _json(openapi.SCHEMA)
 
 
-@csrf_exempt  # no cookies in this protocol; other methods answer 405, not 403
+@csrf_exempt  # Basic credentials, not a session: other methods answer 405, not 403
 @require_GET
 @cache_control(public=True, max_age=300)
 @its_view
@@ -201,7 +207,7 @@ def centres(request: HttpRequest) -> HttpResponse:
     return _json(listing)
 
 
-@csrf_exempt  # no cookies in this protocol; other methods answer 405, not 403
+@csrf_exempt  # Basic credentials, not a session: other methods answer 405, not 403
 @require_GET
 @cache_control(public=True, max_age=300)
 @its_view
@@ -230,7 +236,7 @@ def vaccination_list(request: HttpRequest, ags: str) -> HttpResponse:
     return _json(entries)
 
 
-@csrf_exempt  # no cookies in this protocol; other methods answer 405, not 403
+@csrf_exempt  # Basic credentials, not a session: other methods answer 405, not 403
 @require_GET
 @cache_control(public=True, max_age=30)
 @its_view
@@ -240,7 +246,7 @@ def group_start(request: HttpRequest, ags: str) -> HttpResponse:
     return _json({"web": request.build_absolute_uri(reverse("codes:start"))})
 
 
-@csrf_exempt  # no cookies in this protocol; other methods answer 405, not 403
+@csrf_exempt  # Basic credentials, not a session: other methods answer 405, not 403
 @require_GET
 @cache_control(public=True, max_age=30)
 @its_view
@@ -333,7 +339,7 @@ def pin_verify_view(request: HttpRequest, ags: str) -> HttpResponse:
 # --- with a code ----------------------------------------------------------------------------
 
 
-@csrf_exempt  # no cookies in this protocol; other methods answer 405, not 403
+@csrf_exempt  # Basic credentials, not a session: other methods answer 405, not 403
 @require_GET
 @never_cache
 @its_view
@@ -352,7 +358,7 @@ def log_in(request: HttpRequest, ags: str) -> HttpResponse:
     )
 
 
-@csrf_exempt  # no cookies in this protocol; other methods answer 405, not 403
+@csrf_exempt  # Basic credentials, not a session: other methods answer 405, not 403
 @require_GET
 @never_cache
 @its_view
