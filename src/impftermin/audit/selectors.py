@@ -68,7 +68,7 @@ def audit_counts_by_hour(
     )
 
 
-def staff_access_export(*, what: str, which: int | str, pair_ids: list[int] = ()) -> list[dict]:
+def staff_access_export(*, what: str, which: int | str, pair_ids: list[int]) -> list[dict]:
     """When staff looked up, viewed or changed this record or the person's appointment
     pairs (a centre's desk and day list, an agent's change), and why, oldest first: for the
     person's copy of their data (Art. 15). Staff names are not given, the reason is."""

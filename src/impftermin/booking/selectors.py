@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
+from impftermin.audit.selectors import staff_access_export
 from impftermin.booking.availability import cached_answer
 from impftermin.booking.models import (
     Appointment,
@@ -32,6 +33,7 @@ from impftermin.booking.models import (
 from impftermin.centres.selectors import UNKNOWN_VACCINE, get_vaccine
 from impftermin.core.errors import ServiceError
 from impftermin.core.validation import as_date, as_id
+from impftermin.notifications.selectors import holder_messages_export
 from impftermin.regions.models import District
 from impftermin.vaccines.models import Vaccine
 
@@ -202,9 +204,16 @@ def _first_dose_slots(
     )
 
 
-def holder_pair_ids(*, holder: str) -> list[int]:
-    """Every pair ever booked under `holder`, cancelled ones too."""
-    return list(AppointmentPair.objects.filter(holder=holder).values_list("pk", flat=True))
+def holder_export(*, holder: str, what: str, which: int) -> dict:
+    """The part of a person's copy of their data (GDPR Art. 15) that both modes share:
+    every appointment booked under `holder`, the messages sent to them, and when staff
+    looked at their record (`what`, `which`) or at their pairs."""
+    pair_ids = AppointmentPair.objects.filter(holder=holder).values_list("pk", flat=True)
+    return {
+        "appointments": holder_appointments_export(holder=holder),
+        "messages": holder_messages_export(holder=holder),
+        "staff_access": staff_access_export(what=what, which=which, pair_ids=list(pair_ids)),
+    }
 
 
 def holder_appointments_export(*, holder: str) -> list[dict]:

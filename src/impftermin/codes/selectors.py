@@ -5,10 +5,8 @@ from __future__ import annotations
 from django.utils import timezone
 
 from impftermin.audit.models import AuditSubject
-from impftermin.audit.selectors import staff_access_export
-from impftermin.booking.selectors import holder_appointments_export, holder_pair_ids
+from impftermin.booking.selectors import holder_export
 from impftermin.codes.models import CodeSet
-from impftermin.notifications.selectors import holder_messages_export
 
 
 def code_set_export(code_set: CodeSet) -> dict:
@@ -28,11 +26,5 @@ def code_set_export(code_set: CodeSet) -> dict:
             "mobile": mobile,
             "language": code_set.language,
         },
-        "appointments": holder_appointments_export(holder=code_set.holder),
-        "messages": holder_messages_export(holder=code_set.holder),
-        "staff_access": staff_access_export(
-            what=AuditSubject.BOOKING_CODE,
-            which=code_set.pk,
-            pair_ids=holder_pair_ids(holder=code_set.holder),
-        ),
+        **holder_export(holder=code_set.holder, what=AuditSubject.BOOKING_CODE, which=code_set.pk),
     }

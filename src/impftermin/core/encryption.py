@@ -30,7 +30,7 @@ import hashlib
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import models
+from django.db import models, transaction
 from django.db.models.lookups import Exact, IsNull
 
 
@@ -162,8 +162,6 @@ def encrypt_columns(connection, table: str, columns: tuple[str, ...], *, change)
     meanwhile (an erasure, say) keeps the app's newer value, which the app wrote with the
     newest key anyway. Raw SQL: the first migration runs while rows still hold clear
     text."""
-    from django.db import transaction
-
     quote = connection.ops.quote_name
     select = (
         f"SELECT id, {', '.join(map(quote, columns))} FROM {quote(table)}"  # noqa: S608 - names from the code

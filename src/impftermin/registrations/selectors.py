@@ -8,17 +8,14 @@ from dataclasses import dataclass, replace
 from django.utils import timezone
 
 from impftermin.audit.models import AuditSubject
-from impftermin.audit.selectors import staff_access_export
 from impftermin.booking.models import AppointmentPair
 from impftermin.booking.selectors import (
     PairOption,
-    holder_appointments_export,
-    holder_pair_ids,
+    holder_export,
     live_pair_for,
     times_by_day,
 )
 from impftermin.core import identifiers
-from impftermin.notifications.selectors import holder_messages_export
 from impftermin.registrations.models import Letter, Registration, RegistrationStatus
 from impftermin.registrations.services import VORGANGSKENNUNG_LENGTH
 
@@ -172,11 +169,7 @@ def registration_export(registration: Registration) -> dict:
             "registered_by": registration.get_channel_display(),
             "language": registration.language,
         },
-        "appointments": holder_appointments_export(holder=registration.holder),
-        "messages": holder_messages_export(holder=registration.holder),
-        "staff_access": staff_access_export(
-            what=AuditSubject.REGISTRATION,
-            which=registration.pk,
-            pair_ids=holder_pair_ids(holder=registration.holder),
+        **holder_export(
+            holder=registration.holder, what=AuditSubject.REGISTRATION, which=registration.pk
         ),
     }
